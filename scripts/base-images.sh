@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Makes every base image that a Dockerfile under dockerfiles/ names available
+# to the engine, by name and unchanged, so the Dockerfiles stay as people copy
+# them. One idempotent entry point for the tests, the main job and CI.
+#
+#   pull mode:    a registry is reachable; pull what is missing.
+#   offline mode: no registry is reachable; build local stand-ins, push them to
+#                 a registry on loopback (the engine's registry mirror, set up
+#                 by setup-engine.sh), so `FROM debian:trixie-slim` resolves
+#                 per --platform exactly as on a connected machine.
+# RCH_BASE_IMAGES=auto|pull|offline forces a mode (default: auto).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+debian_mirror=${RCH_DEBIAN_MIRROR:-http://deb.debian.org}
+pick_docker || die "no docker client can run BuildKit builds; run scripts/setup-engine.sh first"
+docker=$DOCKER_CLI
+timeout 10 "$docker" info >/dev/null 2>&1 || die "the Docker daemon does not answer; run scripts/setup-engine.sh first"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# The base images, read from the Dockerfiles: every `FROM image` that is not an
+# earlier stage's name, nor scratch.
+base_images() {
+  awk '
+    FNR == 1 { delete stage }
+    toupper($1) == "FROM" {
+      i = 2; while ($i ~ /^--/) i++
+      if (!($i in stage) && $i != "scratch") print $i
+      if (toupper($(i + 1)) == "AS") stage[$(i + 2)] = 1
+    }' "$root"/dockerfiles/Dockerfile.* | sort -u
+}
+
+# --- pull mode --------------------------------------------------------------
+
+pull_all() {
+  docker_hub_reachable || die "cannot reach Docker Hub (registry-1.docker.io) to pull base images.
+Without a registry, use offline mode: RCH_BASE_IMAGES=offline scripts/setup-engine.sh && RCH_BASE_IMAGES=offline $0"
+  local image
+  for image in $(base_images); do
+    if "$docker" image inspect "$image" >/dev/null 2>&1; then
+      log "$image: present"
+    else
+      log "$image: pulling"
+      "$docker" pull -q "$image" >/dev/null
+    fi
+  done
+}
+
+# --- offline mode: the loopback registry --------------------------------------
+
+start_mirror() {
+  curl -fs -o /dev/null -m 3 "http://$RCH_MIRROR_ADDR/v2/" && return 0
+  command -v docker-registry >/dev/null 2>&1 || die "docker-registry is missing: apt-get install docker-registry"
+  local dir=$RCH_STATE_DIR/registry
+  mkdir -p "$dir/data"
+  cat >"$dir/config.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+http:
+  addr: $RCH_MIRROR_ADDR
+YML
+  log "starting the offline Docker Hub mirror on $RCH_MIRROR_ADDR (data: $dir/data)"
+  setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+  for _ in $(seq 1 30); do
+    curl -fs -o /dev/null -m 3 "http://$RCH_MIRROR_ADDR/v2/" && return 0
+    sleep 1
+  done
+  tail -n 20 "$dir/registry.log" >&2
+  die "the registry did not come up on $RCH_MIRROR_ADDR"
+}
+
+# Docker Hub's naming: an image without a slash lives under library/.
+mirror_ref() {
+  local name=${1%%:*} tag=${1#*:}
+  case "$name" in */*) ;; *) name=library/$name ;; esac
+  printf '%s/%s:%s\n' "$RCH_MIRROR_ADDR" "$name" "$tag"
+}
+
+# True when the mirror serves the image for every platform asked for.
+in_mirror() {
+  local ref=$1; shift
+  local repo=${ref#*/} manifest p
+  manifest=$(curl -fs -m 10 \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    "http://$RCH_MIRROR_ADDR/v2/${repo%:*}/manifests/${repo##*:}") || return 1
+  for p in "$@"; do
+    grep -q "\"architecture\":\"${p#linux/}\"" <<<"${manifest//[[:space:]]/}" || return 1
+  done
+}
+
+# Pushes one image per platform, then a manifest list that names them all
+# under the image's own tag: what a multi-arch image on Docker Hub is.
+push_manifest_list() {
+  local ref=$1; shift
+  local p parts=()
+  for p in "$@"; do
+    "$docker" push -q "$ref-${p#linux/}" >/dev/null
+    parts+=("$ref-${p#linux/}")
+  done
+  "$docker" manifest rm "$ref" >/dev/null 2>&1 || true
+  "$docker" manifest create --insecure "$ref" "${parts[@]}" >/dev/null
+  for p in "$@"; do
+    "$docker" manifest annotate --os linux --arch "${p#linux/}" "$ref" "$ref-${p#linux/}"
+  done
+  "$docker" manifest push --purge --insecure "$ref" >/dev/null
+  for p in "${parts[@]}"; do "$docker" image rm "$p" >/dev/null; done
+}
+
+# --- offline mode: the stand-ins ------------------------------------------------
+
+host_platform() { echo "linux/$(dpkg --print-architecture 2>/dev/null || uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')"; }
+
+# debian:<suite>-slim: a minbase root filesystem, trimmed as the official slim
+# image is (no docs, man pages or locales; apt lists removed), for each platform.
+standin_debian() {
+  local image=$1 suite
+  suite=${image#debian:}; suite=${suite%-slim}
+  [ "$image" = "debian:$suite-slim" ] || die "no stand-in recipe for $image (only debian:<suite>-slim)"
+  command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap is missing: apt-get install mmdebstrap"
+  local ref p arch work=$scratch/debian
+  ref=$(mirror_ref "$image")
+  for p in linux/amd64 linux/arm64; do
+    arch=${p#linux/}
+    log "$image ($p): mmdebstrap minbase $suite (arm64 runs under qemu: about 2 minutes)"
+    mkdir -p "$work/$arch"
+    mmdebstrap --quiet --variant=minbase --architectures="$arch" \
+      --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+      --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+      --aptopt='APT::Install-Recommends "false"' \
+      "$suite" "$work/$arch/rootfs.tar" \
+      "deb $debian_mirror/debian $suite main" \
+      "deb $debian_mirror/debian $suite-updates main" \
+      "deb $debian_mirror/debian-security $suite-security main"
+    cat >"$work/$arch/Dockerfile" <<DOCKERFILE
+FROM scratch
+ADD rootfs.tar /
+LABEL io.github.rust-container-howto.stand-in="$image: Debian $suite minbase by mmdebstrap, trimmed like the official slim image"
+CMD ["bash"]
+DOCKERFILE
+    "$docker" build -q --platform "$p" -t "$ref-$arch" "$work/$arch" >/dev/null
+  done
+  push_manifest_list "$ref" linux/amd64 linux/arm64
+}
+
+# Builds a stand-in from scripts/stand-ins/NAME.Dockerfile for the host platform.
+build_standin() {
+  local name=$1 ref=$2; shift 2
+  local work=$scratch/$name arch
+  arch=$(host_platform); arch=${arch#linux/}
+  mkdir -p "$work"
+  cp /etc/ssl/certs/ca-certificates.crt "$work/host-ca-bundle.crt"
+  "$docker" build -q -f "$here/stand-ins/$name.Dockerfile" "$@" \
+    --label "io.github.rust-container-howto.stand-in=${ref#*/} from scripts/stand-ins/$name.Dockerfile" \
+    -t "$ref-$arch" "$work" >/dev/null
+}
+
+# rust:<version>-slim-<suite>: Debian's rustc-web, when its version is <version>.
+standin_rust() {
+  local image=$1 ref version suite have
+  [[ $image =~ ^rust:([0-9.]+)-slim-([a-z]+)$ ]] || die "no stand-in recipe for $image (only rust:<version>-slim-<suite>)"
+  version=${BASH_REMATCH[1]}; suite=${BASH_REMATCH[2]}
+  ensure_image "debian:$suite-slim"
+  ref=$(mirror_ref "$image")
+  log "$image: Debian's rustc-web on debian:$suite-slim"
+  build_standin rust "$ref" --build-arg "SUITE=$suite"
+  have=$("$docker" run --rm "$ref-$(host_platform | cut -d/ -f2)" rustc --version | cut -d' ' -f2)
+  case "$have." in
+    "$version".*) ;;
+    *) "$docker" image rm "$ref-$(host_platform | cut -d/ -f2)" >/dev/null
+       die "Debian's rustc-web for $suite is $have: it cannot stand in for $image. Name rust:${have%.*}-slim-$suite in the Dockerfiles, or use pull mode." ;;
+  esac
+  push_manifest_list "$ref" "$(host_platform)"
+}
+
+# lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>: the rust
+# stand-in plus the newest cargo-chef from crates.io.
+standin_cargo_chef() {
+  local image=$1 rust ref chef
+  [[ $image =~ ^lukemathwalker/cargo-chef:latest-rust-([0-9.]+-slim-[a-z]+)$ ]] \
+    || die "no stand-in recipe for $image (only lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>)"
+  rust=rust:${BASH_REMATCH[1]}
+  ensure_image "$rust"
+  ref=$(mirror_ref "$image")
+  chef=$(cargo_chef_version)
+  log "$image: cargo install cargo-chef $chef on $rust (a few minutes)"
+  build_standin cargo-chef "$ref" --build-arg "RUST_IMAGE=$rust" --build-arg "CHEF_VERSION=$chef"
+  push_manifest_list "$ref" "$(host_platform)"
+}
+
+# The newest cargo-chef on crates.io, from the sparse index (no cargo needed).
+cargo_chef_version() {
+  curl -fsS -m 30 https://index.crates.io/ca/rg/cargo-chef \
+    | grep '"yanked": *false' | sed -n 's/.*"vers": *"\([0-9.]*\)".*/\1/p' | tail -n 1 | grep . \
+    || die "cannot read cargo-chef's versions from crates.io"
+}
+
+# Makes the mirror serve IMAGE, building its stand-in (and theirs) if needed.
+ensure_image() {
+  local image=$1 ref platforms start=$SECONDS
+  ref=$(mirror_ref "$image")
+  case "$image" in
+    debian:*) platforms=(linux/amd64 linux/arm64) ;;
+    *) platforms=("$(host_platform)") ;;
+  esac
+  if in_mirror "$ref" "${platforms[@]}"; then
+    log "$image: served by the offline mirror (${platforms[*]})"
+    return 0
+  fi
+  case "$image" in
+    debian:*) standin_debian "$image" ;;
+    rust:*) standin_rust "$image" ;;
+    lukemathwalker/cargo-chef:*) standin_cargo_chef "$image" ;;
+    *) die "no stand-in recipe for $image: add one to $0, or use pull mode" ;;
+  esac
+  log "$image: stand-in ready in $((SECONDS - start))s"
+}
+
+provision_offline() {
+  start_mirror
+  local image
+  for image in $(base_images); do ensure_image "$image"; done
+}
+
+case "$(base_images_mode)" in
+  pull) pull_all ;;
+  offline) provision_offline ;;
+esac
+log "base images ready: $(base_images | tr '\n' ' ')"
