@@ -1,0 +1,116 @@
+//! The harness behind rust-container-howto: one module talks to Docker, one
+//! table lists the variants, and the helpers here give each test and the main
+//! job a checked engine, base images, unique tags and scratch copies of the
+//! example crate.
+
+pub mod docker;
+pub mod variants;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use docker::{Build, BuildLog, Docker};
+pub use variants::{Rebuild, Runtime, VARIANTS, Variant};
+
+/// The repository's root directory.
+pub fn repo_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ has a parent")
+            .to_path_buf()
+    })
+}
+
+/// Runs scripts/base-images.sh once per process: the one entry point that
+/// makes every base image of dockerfiles/ available (pulled, or served by the
+/// offline mirror). Quick when they already are.
+pub fn ensure_base_images() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let script = repo_root().join("scripts/base-images.sh");
+        let out = docker::run_with_timeout(
+            duct::cmd!("bash", &script)
+                .stderr_to_stdout()
+                .stdout_capture(),
+            std::time::Duration::from_secs(45 * 60),
+        )
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let log = BuildLog(String::from_utf8_lossy(&out.stdout).into_owned());
+            Err(format!(
+                "{} failed ({}):\n{}",
+                script.display(),
+                out.status,
+                log.tail(30)
+            ))
+        }
+    })
+    .clone()
+}
+
+/// A tag no other run or test uses: `my-project-test:<name>-<pid>-<n>`.
+pub fn unique_tag(name: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-test:{name}-{}-{}",
+        variants::IMAGE,
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A scratch copy of a crate (my-project, or a fixture) to edit and build
+/// without touching the repository. Removed on drop.
+pub struct CrateCopy {
+    dir: tempfile::TempDir,
+}
+
+impl CrateCopy {
+    /// Copies `source` (relative to the repository root), leaving out target/.
+    pub fn new(source: &str) -> std::io::Result<CrateCopy> {
+        let dir = tempfile::Builder::new().prefix("rch-crate-").tempdir()?;
+        copy_tree(&repo_root().join(source), dir.path())?;
+        Ok(CrateCopy { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces `from` with `to` in one file of the copy; fails if `from` is
+    /// not there, so an edit can never silently do nothing.
+    pub fn replace(&self, file: &str, from: &str, to: &str) -> std::io::Result<()> {
+        let path = self.path().join(file);
+        let text = std::fs::read_to_string(&path)?;
+        if !text.contains(from) {
+            return Err(std::io::Error::other(format!(
+                "{file} does not contain {from:?}"
+            )));
+        }
+        std::fs::write(&path, text.replacen(from, to, 1))
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &to.join(&name))?;
+        } else {
+            // fs::copy keeps the permission bits: build_dist_release.sh stays executable.
+            std::fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The table of variants: one entry per Dockerfile under dockerfiles/. The
+//! tests, the main job (`cargo xtask demo`) and the HOWTO's numbers all read it.
+
+/// Where the variant's program runs, which decides what its image may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// The build image itself: toolchain, sources and target/ included.
+    Toolchain,
+    /// Debian trixie slim plus the binary: no toolchain, no build tools.
+    DebianSlim,
+    /// An empty image holding the static binary and nothing else.
+    Scratch,
+}
+
+/// What a rebuild after a one-line source edit must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rebuild {
+    /// Everything after `COPY . .` runs again, dependencies included.
+    Everything,
+    /// The dependency step (its header contains this text) is CACHED.
+    CachedStep(&'static str),
+    /// The build step runs again, but BuildKit's cache mounts keep compiled
+    /// dependencies: cargo compiles only the edited crate.
+    CacheMount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub name: &'static str,
+    pub runtime: Runtime,
+    pub rebuild: Rebuild,
+    /// Platforms built one at a time with the engine's BuildKit; empty means
+    /// the machine's own platform only.
+    pub platforms: &'static [&'static str],
+}
+
+pub const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "simple",
+        runtime: Runtime::Toolchain,
+        rebuild: Rebuild::Everything,
+        platforms: &[],
+    },
+    Variant {
+        name: "multistage",
+        runtime: Runtime::DebianSlim,
+        rebuild: Rebuild::Everything,
+        platforms: &[],
+    },
+    Variant {
+        name: "dependency-cache",
+        runtime: Runtime::DebianSlim,
+        rebuild: Rebuild::CachedStep("cargo chef cook"),
+        platforms: &[],
+    },
+    Variant {
+        name: "multi-platform",
+        runtime: Runtime::DebianSlim,
+        rebuild: Rebuild::CachedStep("cargo chef cook"),
+        platforms: &["linux/amd64", "linux/arm64"],
+    },
+    Variant {
+        name: "cache-mount",
+        runtime: Runtime::DebianSlim,
+        rebuild: Rebuild::CacheMount,
+        platforms: &[],
+    },
+    Variant {
+        name: "static",
+        runtime: Runtime::Scratch,
+        rebuild: Rebuild::CachedStep("cargo chef cook"),
+        platforms: &[],
+    },
+];
+
+/// The image repository the HOWTO builds into.
+pub const IMAGE: &str = "my-project";
+/// The build context the HOWTO uses, relative to the repository root.
+pub const CONTEXT: &str = "my-project";
+/// What every variant's program prints.
+pub const GREETING: &str = "Hello, world!";
+/// The static image's size budget, in bytes. Measured: a stripped
+/// `+crt-static` glibc hello world is about 1.2 MB; musl (where rustup can add
+/// its std) would be smaller, but the offline toolchain here has no musl std.
+pub const STATIC_IMAGE_BUDGET: u64 = 1_250_000;
+
+impl Variant {
+    pub fn named(name: &str) -> Option<&'static Variant> {
+        VARIANTS.iter().find(|v| v.name == name)
+    }
+
+    /// Relative to the repository root.
+    pub fn dockerfile(&self) -> String {
+        format!("dockerfiles/Dockerfile.{}", self.name)
+    }
+
+    /// The tag the HOWTO gives this variant's image (per platform where the
+    /// variant is built one platform at a time).
+    pub fn tag(&self, platform: Option<&str>) -> String {
+        match platform {
+            Some(p) => format!("{IMAGE}:{}-{}", self.name, arch(p)),
+            None => format!("{IMAGE}:{}", self.name),
+        }
+    }
+
+    /// The commands the HOWTO shows for building this variant, one per
+    /// platform: exactly what the harness runs, less `--progress=plain`.
+    pub fn build_commands(&self) -> Vec<String> {
+        let one = |platform: Option<&str>| {
+            let flag = platform
+                .map(|p| format!("--platform {p} "))
+                .unwrap_or_default();
+            format!(
+                "docker build {flag}-f {} -t {} {CONTEXT}",
+                self.dockerfile(),
+                self.tag(platform)
+            )
+        };
+        if self.platforms.is_empty() {
+            vec![one(None)]
+        } else {
+            self.platforms.iter().map(|p| one(Some(p))).collect()
+        }
+    }
+
+    /// The commands the HOWTO shows for running this variant's image(s).
+    pub fn run_commands(&self) -> Vec<String> {
+        if self.platforms.is_empty() {
+            vec![format!("docker run --rm {}", self.tag(None))]
+        } else {
+            self.platforms
+                .iter()
+                .map(|p| format!("docker run --rm --platform {p} {}", self.tag(Some(p))))
+                .collect()
+        }
+    }
+}
+
+/// `linux/arm64` -> `arm64`.
+pub fn arch(platform: &str) -> &str {
+    platform.rsplit('/').next().unwrap_or(platform)
+}

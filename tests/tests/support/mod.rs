@@ -1,0 +1,135 @@
+//! What every Docker test needs: a checked engine with base images, images
+//! that are removed when the test ends, and a way to run them.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::time::Duration;
+
+use howto_harness::docker::BuildOutput;
+use howto_harness::{Build, Docker, Variant, ensure_base_images, unique_tag};
+use testcontainers::core::WaitFor;
+use testcontainers::core::wait::ExitWaitStrategy;
+use testcontainers::runners::SyncRunner;
+use testcontainers::{GenericImage, ImageExt};
+
+/// The engine, with every base image ready; `None` only when the person
+/// running the tests asked to skip Docker tests (never in CI).
+pub fn engine() -> Option<&'static Docker> {
+    if std::env::var_os("RCH_SKIP_DOCKER_TESTS").is_some() && std::env::var_os("CI").is_none() {
+        eprintln!("skipped: RCH_SKIP_DOCKER_TESTS is set");
+        return None;
+    }
+    let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = ensure_base_images() {
+        panic!("base images are not ready: {e}");
+    }
+    Some(docker)
+}
+
+/// Images a test built; removed when it ends, pass or fail.
+pub struct Images {
+    pub docker: &'static Docker,
+    tags: Vec<String>,
+}
+
+impl Images {
+    pub fn new(docker: &'static Docker) -> Images {
+        Images {
+            docker,
+            tags: Vec::new(),
+        }
+    }
+
+    /// Builds, and panics with the tail of the build log if that fails.
+    pub fn build(&mut self, build: Build) -> BuildOutput {
+        self.tags.push(build.tag.clone());
+        self.docker.build(&build).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds a variant from `context` (a path, e.g. a scratch copy) under a
+    /// unique tag; returns the tag and the build's output.
+    pub fn build_variant(
+        &mut self,
+        variant: &Variant,
+        context: &std::path::Path,
+        platform: Option<&str>,
+    ) -> (String, BuildOutput) {
+        let tag = unique_tag(variant.name);
+        let mut build = Build::new(variant.dockerfile(), context, &tag);
+        if let Some(platform) = platform {
+            build = build.platform(platform);
+        }
+        let output = self.build(build);
+        (tag, output)
+    }
+
+    /// Builds a variant from the repository's own my-project, as the HOWTO does.
+    pub fn build_howto_variant(
+        &mut self,
+        variant: &Variant,
+        platform: Option<&str>,
+    ) -> (String, BuildOutput) {
+        self.build_variant(
+            variant,
+            &howto_harness::repo_root().join(howto_harness::variants::CONTEXT),
+            platform,
+        )
+    }
+
+    /// Remembers a tag made outside `build` (e.g. a pull) for removal.
+    pub fn adopt(&mut self, tag: &str) {
+        self.tags.push(tag.to_string());
+    }
+}
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        self.docker.remove_images(&self.tags);
+    }
+}
+
+/// What a container printed and how it ended.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: Option<i64>,
+}
+
+/// Runs an image to completion with testcontainers (the container is removed
+/// when it is dropped, here).
+pub fn run(tag: &str, platform: Option<&str>) -> Ran {
+    let (name, version) = tag.rsplit_once(':').expect("tag has a ':'");
+    let image =
+        GenericImage::new(name, version).with_wait_for(WaitFor::exit(ExitWaitStrategy::new()));
+    let mut request = image.with_startup_timeout(Duration::from_secs(300));
+    if let Some(platform) = platform {
+        request = request.with_platform(platform);
+    }
+    let container = request
+        .start()
+        .unwrap_or_else(|e| panic!("running {tag}: {e}"));
+    Ran {
+        stdout: String::from_utf8_lossy(&container.stdout_to_vec().expect("container stdout"))
+            .into_owned(),
+        stderr: String::from_utf8_lossy(&container.stderr_to_vec().expect("container stderr"))
+            .into_owned(),
+        exit_code: container.exit_code().expect("container exit code"),
+    }
+}
+
+/// Runs the image and checks that it printed exactly `expected` and exited 0.
+pub fn assert_prints(tag: &str, platform: Option<&str>, expected: &str) {
+    let ran = run(tag, platform);
+    assert_eq!(
+        ran.stdout,
+        format!("{expected}\n"),
+        "{tag} printed {:?} (stderr: {:?})",
+        ran.stdout,
+        ran.stderr
+    );
+    assert_eq!(
+        ran.exit_code,
+        Some(0),
+        "{tag} exit code (stderr: {:?})",
+        ran.stderr
+    );
+}
