@@ -9,6 +9,7 @@
 #                 by setup-engine.sh), so `FROM debian:trixie-slim` resolves
 #                 per --platform exactly as on a connected machine.
 # RCH_BASE_IMAGES=auto|pull|offline forces a mode (default: auto).
+# `base-images.sh --list` only prints the base images the Dockerfiles name.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -16,11 +17,6 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 debian_mirror=${RCH_DEBIAN_MIRROR:-http://deb.debian.org}
-pick_docker || die "no docker client can run BuildKit builds; run scripts/setup-engine.sh first"
-docker=$DOCKER_CLI
-timeout 10 "$docker" info >/dev/null 2>&1 || die "the Docker daemon does not answer; run scripts/setup-engine.sh first"
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
 
 # The base images, read from the Dockerfiles: every `FROM image` that is not an
 # earlier stage's name, nor scratch.
@@ -33,6 +29,18 @@ base_images() {
       if (toupper($(i + 1)) == "AS") stage[$(i + 2)] = 1
     }' "$root"/dockerfiles/Dockerfile.* | sort -u
 }
+
+case "${1:-}" in
+  --list) base_images; exit 0 ;;
+  "") ;;
+  *) die "usage: $0 [--list]" ;;
+esac
+
+pick_docker || die "no docker client can run BuildKit builds; run scripts/setup-engine.sh first"
+docker=$DOCKER_CLI
+timeout 10 "$docker" info >/dev/null 2>&1 || die "the Docker daemon does not answer; run scripts/setup-engine.sh first"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 
 # --- pull mode --------------------------------------------------------------
 

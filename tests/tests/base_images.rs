@@ -1,0 +1,147 @@
+//! Every base image that the Dockerfiles name is usable by name, as a
+//! connected machine would see it, and pull mode fails fast without a registry.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use howto_harness::{Build, repo_root, unique_tag};
+use predicates::prelude::*;
+use serial_test::serial;
+use support::{Images, engine, run};
+
+/// The base images, as scripts/base-images.sh reads them from dockerfiles/.
+fn base_images() -> Vec<String> {
+    let out = duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list")
+        .read()
+        .expect("base-images.sh --list");
+    out.lines().map(str::to_string).collect()
+}
+
+/// What to run in an image to prove it is what its name says, and what the
+/// output must contain.
+fn probe(image: &str) -> (&'static str, String) {
+    if let Some(rest) = image.strip_prefix("lukemathwalker/cargo-chef:latest-rust-") {
+        (
+            "cargo chef --version && rustc --version",
+            format!("rustc {}", rest.split('-').next().unwrap_or(rest)),
+        )
+    } else if let Some(rest) = image.strip_prefix("rust:") {
+        (
+            "cargo --version && rustc --version",
+            format!("rustc {}", rest.split('-').next().unwrap_or(rest)),
+        )
+    } else if image.starts_with("debian:") {
+        ("cat /etc/os-release", "Debian GNU/Linux".to_string())
+    } else {
+        panic!("no probe for base image {image}: add one here")
+    }
+}
+
+#[test]
+#[serial]
+fn each_base_image_builds_and_runs_by_name() {
+    let Some(docker) = engine() else { return };
+    let images_named = base_images();
+    assert!(
+        images_named.iter().any(|i| i.starts_with("debian:")),
+        "no debian base image in {images_named:?}"
+    );
+    let mut images = Images::new(docker);
+    for image in &images_named {
+        let (command, expected) = probe(image);
+        let context = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!("FROM {image}\nENTRYPOINT [\"sh\", \"-c\", \"{command}\"]\n"),
+        )
+        .expect("write Dockerfile");
+        let tag = unique_tag("base-image");
+        images.build(Build::new(
+            context.path().join("Dockerfile"),
+            context.path(),
+            &tag,
+        ));
+        let ran = run(&tag, None);
+        assert_eq!(
+            ran.exit_code,
+            Some(0),
+            "{image}: `{command}` failed: {}",
+            ran.stderr
+        );
+        assert!(
+            ran.stdout.contains(&expected),
+            "{image}: `{command}` printed {:?}, expected {expected:?}",
+            ran.stdout
+        );
+    }
+}
+
+#[test]
+#[serial]
+fn debian_resolves_per_platform() {
+    let Some(docker) = engine() else { return };
+    let mut images = Images::new(docker);
+    let context = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        context.path().join("Dockerfile.arch"),
+        "FROM debian:trixie-slim\nENTRYPOINT [\"uname\", \"-m\"]\n",
+    )
+    .expect("write");
+    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
+        let tag = unique_tag("debian-arch");
+        images.build(
+            Build::new(context.path().join("Dockerfile.arch"), context.path(), &tag)
+                .platform(platform),
+        );
+        let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            info.architecture,
+            platform.trim_start_matches("linux/"),
+            "{platform}: image architecture"
+        );
+        assert_eq!(
+            run(&tag, Some(platform)).stdout.trim(),
+            machine,
+            "{platform}: uname -m"
+        );
+    }
+}
+
+#[test]
+fn forcing_pull_mode_without_a_registry_fails_fast_and_says_what_to_do() {
+    let reachable = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-m",
+            "8",
+            "https://registry-1.docker.io/v2/",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if reachable {
+        eprintln!(
+            "Docker Hub is reachable here: pull mode is the normal path, covered by the other tests"
+        );
+        return;
+    }
+    let started = Instant::now();
+    Command::new("bash")
+        .arg(repo_root().join("scripts/base-images.sh"))
+        .env("RCH_BASE_IMAGES", "pull")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("registry-1.docker.io")
+                .and(predicate::str::contains("RCH_BASE_IMAGES=offline")),
+        );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "pull mode took {:?} to give up",
+        started.elapsed()
+    );
+}
