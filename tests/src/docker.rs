@@ -43,10 +43,7 @@ impl Docker {
     /// The engine shared by a whole test run: picked and checked once.
     pub fn shared() -> Result<&'static Docker> {
         static SHARED: OnceLock<std::result::Result<Docker, String>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| Docker::connect().map_err(|e| e.0))
-            .as_ref()
-            .map_err(|e| error(e.clone()))
+        SHARED.get_or_init(|| Docker::connect().map_err(|e| e.0)).as_ref().map_err(|e| error(e.clone()))
     }
 
     /// Picks a client as scripts/lib.sh does (one with buildx, else a pre-23
@@ -57,46 +54,28 @@ impl Docker {
             Some(cli) => vec![cli.into()],
             None => vec!["docker".into(), "/usr/bin/docker".into()],
         };
-        let docker = candidates
-            .iter()
-            .find_map(|cli| Docker::probe(cli))
-            .ok_or_else(|| {
-                error(format!(
-                    "no docker client here can run BuildKit builds (tried {}).\n\
+        let docker = candidates.iter().find_map(|cli| Docker::probe(cli)).ok_or_else(|| {
+            error(format!(
+                "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
                      or set DOCKER=/path/to/docker. On Debian/Ubuntu as root: scripts/setup-engine.sh",
-                    candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
-                ))
-            })?;
-        docker
-            .output(
-                &["info", "--format", "{{.ServerVersion}}"],
-                Duration::from_secs(20),
-            )
-            .map_err(|e| {
-                error(format!(
-                    "the Docker daemon does not answer ({e}).\n\
+                candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        docker.output(&["info", "--format", "{{.ServerVersion}}"], Duration::from_secs(20)).map_err(|e| {
+            error(format!(
+                "the Docker daemon does not answer ({e}).\n\
                      Start one: on Debian/Ubuntu as root run scripts/setup-engine.sh \
                      (then scripts/base-images.sh); elsewhere start Docker Desktop or `dockerd`."
-                ))
-            })?;
+            ))
+        })?;
         Ok(docker)
     }
 
     fn probe(cli: &Path) -> Option<Docker> {
-        let quiet = |args: &[&str]| {
-            duct::cmd(cli, args)
-                .stdout_capture()
-                .stderr_capture()
-                .unchecked()
-                .run()
-                .ok()
-        };
+        let quiet = |args: &[&str]| duct::cmd(cli, args).stdout_capture().stderr_capture().unchecked().run().ok();
         if quiet(&["buildx", "version"]).is_some_and(|o| o.status.success()) {
-            return Some(Docker {
-                cli: cli.into(),
-                needs_buildkit_env: false,
-            });
+            return Some(Docker { cli: cli.into(), needs_buildkit_env: false });
         }
         let version = quiet(&["--version"]).filter(|o| o.status.success())?;
         let major: u32 = String::from_utf8_lossy(&version.stdout)
@@ -105,28 +84,18 @@ impl Docker {
             .next()?
             .parse()
             .ok()?;
-        (major < 23).then(|| Docker {
-            cli: cli.into(),
-            needs_buildkit_env: true,
-        })
+        (major < 23).then(|| Docker { cli: cli.into(), needs_buildkit_env: true })
     }
 
     /// What is used, for messages and reports.
     pub fn describe(&self) -> String {
-        let how = if self.needs_buildkit_env {
-            "DOCKER_BUILDKIT=1"
-        } else {
-            "buildx"
-        };
+        let how = if self.needs_buildkit_env { "DOCKER_BUILDKIT=1" } else { "buildx" };
         format!("{} (BuildKit via {how})", self.cli.display())
     }
 
     /// The engine's version, e.g. `20.10.24+dfsg1`.
     pub fn engine_version(&self) -> Result<String> {
-        self.output(
-            &["version", "--format", "{{.Server.Version}}"],
-            Duration::from_secs(20),
-        )
+        self.output(&["version", "--format", "{{.Server.Version}}"], Duration::from_secs(20))
     }
 
     /// A docker command with this client's environment, for callers that
@@ -137,11 +106,7 @@ impl Docker {
         S: Into<std::ffi::OsString>,
     {
         let expression = duct::cmd(&self.cli, args);
-        if self.needs_buildkit_env {
-            expression.env("DOCKER_BUILDKIT", "1")
-        } else {
-            expression
-        }
+        if self.needs_buildkit_env { expression.env("DOCKER_BUILDKIT", "1") } else { expression }
     }
 
     /// Runs `docker ARGS`, returns its trimmed stdout, or fails with its stderr.
@@ -176,13 +141,7 @@ impl Docker {
         args.push(build.context.display().to_string());
 
         let started = Instant::now();
-        let run = run_with_timeout(
-            self.cmd(&args)
-                .dir(repo_root())
-                .stderr_to_stdout()
-                .stdout_capture(),
-            build.timeout,
-        );
+        let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
         let elapsed = started.elapsed();
         let shown = format!("docker {}", args.join(" "));
         let run = run.map_err(|e| error(format!("{shown}: {e}")))?;
@@ -212,12 +171,9 @@ impl Docker {
 
     /// What `docker image inspect` says of an image.
     pub fn inspect(&self, image: &str) -> Result<ImageInfo> {
-        let json = self.output(
-            &["image", "inspect", "--format", "{{json .}}", image],
-            Duration::from_secs(30),
-        )?;
-        let value: serde_json::Value = serde_json::from_str(&json)
-            .map_err(|e| error(format!("docker image inspect {image}: {e}")))?;
+        let json = self.output(&["image", "inspect", "--format", "{{json .}}", image], Duration::from_secs(30))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| error(format!("docker image inspect {image}: {e}")))?;
         let config = &value["Config"];
         let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
         Ok(ImageInfo {
@@ -225,10 +181,7 @@ impl Docker {
             size: value["Size"].as_u64().unwrap_or_default(),
             architecture: text(&value["Architecture"]),
             user: text(&config["User"]),
-            entrypoint: config["Entrypoint"]
-                .as_array()
-                .map(|a| a.iter().map(text).collect())
-                .unwrap_or_default(),
+            entrypoint: config["Entrypoint"].as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default(),
             labels: config["Labels"]
                 .as_object()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
@@ -241,18 +194,12 @@ impl Docker {
     pub fn files(&self, image: &str) -> Result<Vec<String>> {
         let id = self.output(&["create", image], Duration::from_secs(60))?;
         let listing = run_with_timeout(
-            self.cmd(["export", id.as_str()])
-                .pipe(duct::cmd!("tar", "-t"))
-                .stdout_capture()
-                .stderr_capture(),
+            self.cmd(["export", id.as_str()]).pipe(duct::cmd!("tar", "-t")).stdout_capture().stderr_capture(),
             Duration::from_secs(120),
         );
         self.output(&["rm", "-f", &id], Duration::from_secs(60))?;
         let listing = listing.map_err(|e| error(format!("docker export {image}: {e}")))?;
-        Ok(String::from_utf8_lossy(&listing.stdout)
-            .lines()
-            .map(|l| l.trim_end_matches('/').to_string())
-            .collect())
+        Ok(String::from_utf8_lossy(&listing.stdout).lines().map(|l| l.trim_end_matches('/').to_string()).collect())
     }
 
     /// Reads one file out of an image (from a container that is never started).
@@ -279,10 +226,7 @@ impl Docker {
         args.extend(tags.iter().map(String::as_str));
         // Best effort: this runs on clean-up paths, where an error must not
         // hide the failure that is being reported.
-        let _ = run_with_timeout(
-            self.cmd(&args).stdout_null().stderr_null().unchecked(),
-            Duration::from_secs(120),
-        );
+        let _ = run_with_timeout(self.cmd(&args).stdout_null().stderr_null().unchecked(), Duration::from_secs(120));
     }
 }
 
@@ -300,11 +244,7 @@ pub struct Build {
 }
 
 impl Build {
-    pub fn new(
-        dockerfile: impl Into<PathBuf>,
-        context: impl Into<PathBuf>,
-        tag: impl Into<String>,
-    ) -> Build {
+    pub fn new(dockerfile: impl Into<PathBuf>, context: impl Into<PathBuf>, tag: impl Into<String>) -> Build {
         Build {
             dockerfile: dockerfile.into(),
             context: context.into(),
@@ -371,24 +311,11 @@ impl BuildLog {
                 let step = &mut step.1;
                 if text == "CACHED" {
                     step.cached = true;
-                } else if let Some((_, out)) = text
-                    .split_once(' ')
-                    .filter(|(t, _)| t.parse::<f64>().is_ok())
-                {
+                } else if let Some((_, out)) = text.split_once(' ').filter(|(t, _)| t.parse::<f64>().is_ok()) {
                     step.output.push(out.to_string());
                 }
-            } else if text.starts_with('[')
-                && !text.starts_with("[internal]")
-                && !text.starts_with("[auth]")
-            {
-                steps.push((
-                    number.to_string(),
-                    Step {
-                        name: text.to_string(),
-                        cached: false,
-                        output: Vec::new(),
-                    },
-                ));
+            } else if text.starts_with('[') && !text.starts_with("[internal]") && !text.starts_with("[auth]") {
+                steps.push((number.to_string(), Step { name: text.to_string(), cached: false, output: Vec::new() }));
             }
         }
         steps.into_iter().map(|(_, step)| step).collect()
@@ -424,10 +351,7 @@ pub struct ImageInfo {
 }
 
 /// Runs a command, killing it if it outlives `timeout`.
-pub fn run_with_timeout(
-    expression: duct::Expression,
-    timeout: Duration,
-) -> std::io::Result<std::process::Output> {
+pub fn run_with_timeout(expression: duct::Expression, timeout: Duration) -> std::io::Result<std::process::Output> {
     let handle = expression.unchecked().start()?;
     let deadline = Instant::now() + timeout;
     loop {

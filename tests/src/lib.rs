@@ -4,6 +4,7 @@
 //! example crate.
 
 pub mod docker;
+pub mod registry;
 pub mod variants;
 
 use std::path::{Path, PathBuf};
@@ -16,12 +17,7 @@ pub use variants::{Rebuild, Runtime, VARIANTS, Variant};
 /// The repository's root directory.
 pub fn repo_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests/ has a parent")
-            .to_path_buf()
-    })
+    ROOT.get_or_init(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf())
 }
 
 /// Runs scripts/base-images.sh once per process: the one entry point that
@@ -32,9 +28,7 @@ pub fn ensure_base_images() -> Result<(), String> {
     DONE.get_or_init(|| {
         let script = repo_root().join("scripts/base-images.sh");
         let out = docker::run_with_timeout(
-            duct::cmd!("bash", &script)
-                .stderr_to_stdout()
-                .stdout_capture(),
+            duct::cmd!("bash", &script).stderr_to_stdout().stdout_capture(),
             std::time::Duration::from_secs(45 * 60),
         )
         .map_err(|e| format!("{}: {e}", script.display()))?;
@@ -42,12 +36,7 @@ pub fn ensure_base_images() -> Result<(), String> {
             Ok(())
         } else {
             let log = BuildLog(String::from_utf8_lossy(&out.stdout).into_owned());
-            Err(format!(
-                "{} failed ({}):\n{}",
-                script.display(),
-                out.status,
-                log.tail(30)
-            ))
+            Err(format!("{} failed ({}):\n{}", script.display(), out.status, log.tail(30)))
         }
     })
     .clone()
@@ -56,12 +45,15 @@ pub fn ensure_base_images() -> Result<(), String> {
 /// A tag no other run or test uses: `my-project-test:<name>-<pid>-<n>`.
 pub fn unique_tag(name: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{}-test:{name}-{}-{}",
-        variants::IMAGE,
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{}-test:{name}-{}-{}", variants::IMAGE, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A string no earlier build has seen (process id and clock). BuildKit's
+/// cache is content-addressed: an edit that an earlier run already made would
+/// come back CACHED, so tests that need a fresh edit put this in it.
+pub fn nonce() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}_{nanos}", std::process::id())
 }
 
 /// A scratch copy of a crate (my-project, or a fixture) to edit and build
@@ -88,11 +80,15 @@ impl CrateCopy {
         let path = self.path().join(file);
         let text = std::fs::read_to_string(&path)?;
         if !text.contains(from) {
-            return Err(std::io::Error::other(format!(
-                "{file} does not contain {from:?}"
-            )));
+            return Err(std::io::Error::other(format!("{file} does not contain {from:?}")));
         }
         std::fs::write(&path, text.replacen(from, to, 1))
+    }
+
+    /// Appends `text` to one file of the copy.
+    pub fn append(&self, file: &str, text: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::OpenOptions::new().append(true).open(self.path().join(file))?.write_all(text.as_bytes())
     }
 }
 

@@ -35,18 +35,8 @@ pub struct Variant {
 }
 
 pub const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "simple",
-        runtime: Runtime::Toolchain,
-        rebuild: Rebuild::Everything,
-        platforms: &[],
-    },
-    Variant {
-        name: "multistage",
-        runtime: Runtime::DebianSlim,
-        rebuild: Rebuild::Everything,
-        platforms: &[],
-    },
+    Variant { name: "simple", runtime: Runtime::Toolchain, rebuild: Rebuild::Everything, platforms: &[] },
+    Variant { name: "multistage", runtime: Runtime::DebianSlim, rebuild: Rebuild::Everything, platforms: &[] },
     Variant {
         name: "dependency-cache",
         runtime: Runtime::DebianSlim,
@@ -59,12 +49,7 @@ pub const VARIANTS: &[Variant] = &[
         rebuild: Rebuild::CachedStep("cargo chef cook"),
         platforms: &["linux/amd64", "linux/arm64"],
     },
-    Variant {
-        name: "cache-mount",
-        runtime: Runtime::DebianSlim,
-        rebuild: Rebuild::CacheMount,
-        platforms: &[],
-    },
+    Variant { name: "cache-mount", runtime: Runtime::DebianSlim, rebuild: Rebuild::CacheMount, platforms: &[] },
     Variant {
         name: "static",
         runtime: Runtime::Scratch,
@@ -89,6 +74,12 @@ impl Variant {
         VARIANTS.iter().find(|v| v.name == name)
     }
 
+    /// The platforms to build one at a time: `[None]` (the machine's own)
+    /// for most variants.
+    pub fn build_platforms(&self) -> Vec<Option<&'static str>> {
+        if self.platforms.is_empty() { vec![None] } else { self.platforms.iter().map(|p| Some(*p)).collect() }
+    }
+
     /// Relative to the repository root.
     pub fn dockerfile(&self) -> String {
         format!("dockerfiles/Dockerfile.{}", self.name)
@@ -107,20 +98,10 @@ impl Variant {
     /// platform: exactly what the harness runs, less `--progress=plain`.
     pub fn build_commands(&self) -> Vec<String> {
         let one = |platform: Option<&str>| {
-            let flag = platform
-                .map(|p| format!("--platform {p} "))
-                .unwrap_or_default();
-            format!(
-                "docker build {flag}-f {} -t {} {CONTEXT}",
-                self.dockerfile(),
-                self.tag(platform)
-            )
+            let flag = platform.map(|p| format!("--platform {p} ")).unwrap_or_default();
+            format!("docker build {flag}-f {} -t {} {CONTEXT}", self.dockerfile(), self.tag(platform))
         };
-        if self.platforms.is_empty() {
-            vec![one(None)]
-        } else {
-            self.platforms.iter().map(|p| one(Some(p))).collect()
-        }
+        if self.platforms.is_empty() { vec![one(None)] } else { self.platforms.iter().map(|p| one(Some(p))).collect() }
     }
 
     /// The commands the HOWTO shows for running this variant's image(s).
@@ -128,10 +109,7 @@ impl Variant {
         if self.platforms.is_empty() {
             vec![format!("docker run --rm {}", self.tag(None))]
         } else {
-            self.platforms
-                .iter()
-                .map(|p| format!("docker run --rm --platform {p} {}", self.tag(Some(p))))
-                .collect()
+            self.platforms.iter().map(|p| format!("docker run --rm --platform {p} {}", self.tag(Some(p)))).collect()
         }
     }
 }
@@ -139,4 +117,9 @@ impl Variant {
 /// `linux/arm64` -> `arm64`.
 pub fn arch(platform: &str) -> &str {
     platform.rsplit('/').next().unwrap_or(platform)
+}
+
+/// Every variant on every platform it is built for, in table order.
+pub fn builds() -> impl Iterator<Item = (&'static Variant, Option<&'static str>)> {
+    VARIANTS.iter().flat_map(|v| v.build_platforms().into_iter().map(move |p| (v, p)))
 }

@@ -13,9 +13,8 @@ use support::{Images, engine, run};
 
 /// The base images, as scripts/base-images.sh reads them from dockerfiles/.
 fn base_images() -> Vec<String> {
-    let out = duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list")
-        .read()
-        .expect("base-images.sh --list");
+    let out =
+        duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list").read().expect("base-images.sh --list");
     out.lines().map(str::to_string).collect()
 }
 
@@ -23,15 +22,9 @@ fn base_images() -> Vec<String> {
 /// output must contain.
 fn probe(image: &str) -> (&'static str, String) {
     if let Some(rest) = image.strip_prefix("lukemathwalker/cargo-chef:latest-rust-") {
-        (
-            "cargo chef --version && rustc --version",
-            format!("rustc {}", rest.split('-').next().unwrap_or(rest)),
-        )
+        ("cargo chef --version && rustc --version", format!("rustc {}", rest.split('-').next().unwrap_or(rest)))
     } else if let Some(rest) = image.strip_prefix("rust:") {
-        (
-            "cargo --version && rustc --version",
-            format!("rustc {}", rest.split('-').next().unwrap_or(rest)),
-        )
+        ("cargo --version && rustc --version", format!("rustc {}", rest.split('-').next().unwrap_or(rest)))
     } else if image.starts_with("debian:") {
         ("cat /etc/os-release", "Debian GNU/Linux".to_string())
     } else {
@@ -44,10 +37,7 @@ fn probe(image: &str) -> (&'static str, String) {
 fn each_base_image_builds_and_runs_by_name() {
     let Some(docker) = engine() else { return };
     let images_named = base_images();
-    assert!(
-        images_named.iter().any(|i| i.starts_with("debian:")),
-        "no debian base image in {images_named:?}"
-    );
+    assert!(images_named.iter().any(|i| i.starts_with("debian:")), "no debian base image in {images_named:?}");
     let mut images = Images::new(docker);
     for image in &images_named {
         let (command, expected) = probe(image);
@@ -58,23 +48,10 @@ fn each_base_image_builds_and_runs_by_name() {
         )
         .expect("write Dockerfile");
         let tag = unique_tag("base-image");
-        images.build(Build::new(
-            context.path().join("Dockerfile"),
-            context.path(),
-            &tag,
-        ));
+        images.build(Build::new(context.path().join("Dockerfile"), context.path(), &tag));
         let ran = run(&tag, None);
-        assert_eq!(
-            ran.exit_code,
-            Some(0),
-            "{image}: `{command}` failed: {}",
-            ran.stderr
-        );
-        assert!(
-            ran.stdout.contains(&expected),
-            "{image}: `{command}` printed {:?}, expected {expected:?}",
-            ran.stdout
-        );
+        assert_eq!(ran.exit_code, Some(0), "{image}: `{command}` failed: {}", ran.stderr);
+        assert!(ran.stdout.contains(&expected), "{image}: `{command}` printed {:?}, expected {expected:?}", ran.stdout);
     }
 }
 
@@ -84,48 +61,25 @@ fn debian_resolves_per_platform() {
     let Some(docker) = engine() else { return };
     let mut images = Images::new(docker);
     let context = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        context.path().join("Dockerfile.arch"),
-        "FROM debian:trixie-slim\nENTRYPOINT [\"uname\", \"-m\"]\n",
-    )
-    .expect("write");
+    std::fs::write(context.path().join("Dockerfile.arch"), "FROM debian:trixie-slim\nENTRYPOINT [\"uname\", \"-m\"]\n")
+        .expect("write");
     for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
         let tag = unique_tag("debian-arch");
-        images.build(
-            Build::new(context.path().join("Dockerfile.arch"), context.path(), &tag)
-                .platform(platform),
-        );
+        images.build(Build::new(context.path().join("Dockerfile.arch"), context.path(), &tag).platform(platform));
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            info.architecture,
-            platform.trim_start_matches("linux/"),
-            "{platform}: image architecture"
-        );
-        assert_eq!(
-            run(&tag, Some(platform)).stdout.trim(),
-            machine,
-            "{platform}: uname -m"
-        );
+        assert_eq!(info.architecture, platform.trim_start_matches("linux/"), "{platform}: image architecture");
+        assert_eq!(run(&tag, Some(platform)).stdout.trim(), machine, "{platform}: uname -m");
     }
 }
 
 #[test]
 fn forcing_pull_mode_without_a_registry_fails_fast_and_says_what_to_do() {
     let reachable = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-m",
-            "8",
-            "https://registry-1.docker.io/v2/",
-        ])
+        .args(["-s", "-o", "/dev/null", "-m", "8", "https://registry-1.docker.io/v2/"])
         .status()
         .is_ok_and(|s| s.success());
     if reachable {
-        eprintln!(
-            "Docker Hub is reachable here: pull mode is the normal path, covered by the other tests"
-        );
+        eprintln!("Docker Hub is reachable here: pull mode is the normal path, covered by the other tests");
         return;
     }
     let started = Instant::now();
@@ -136,12 +90,7 @@ fn forcing_pull_mode_without_a_registry_fails_fast_and_says_what_to_do() {
         .assert()
         .failure()
         .stderr(
-            predicate::str::contains("registry-1.docker.io")
-                .and(predicate::str::contains("RCH_BASE_IMAGES=offline")),
+            predicate::str::contains("registry-1.docker.io").and(predicate::str::contains("RCH_BASE_IMAGES=offline")),
         );
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "pull mode took {:?} to give up",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(30), "pull mode took {:?} to give up", started.elapsed());
 }

@@ -3,7 +3,8 @@
 
 mod support;
 
-use howto_harness::{CrateCopy, Rebuild, VARIANTS, Variant, repo_root};
+use howto_harness::variants::builds;
+use howto_harness::{CrateCopy, Rebuild, Variant, nonce, repo_root};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
 
@@ -14,37 +15,28 @@ const EDIT_TO: &str = "Hello, universe!";
 #[serial]
 fn a_source_edit_rebuilds_only_what_each_variant_promises() {
     let Some(docker) = engine() else { return };
-    for variant in VARIANTS.iter().filter(|v| v.platforms.is_empty()) {
-        let name = variant.name;
+    for (variant, platform) in builds() {
+        let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = CrateCopy::new("my-project").expect("copy my-project");
-        images.build_variant(variant, copy.path(), None);
+        images.build_variant(variant, copy.path(), platform);
 
-        copy.replace("src/main.rs", EDIT_FROM, EDIT_TO)
-            .expect("edit main.rs");
-        let (tag, rebuilt) = images.build_variant(variant, copy.path(), None);
+        copy.replace("src/main.rs", EDIT_FROM, EDIT_TO).expect("edit main.rs");
+        copy.append("src/main.rs", &format!("// edit {}\n", nonce())).expect("make the edit new to the cache");
+        let (tag, rebuilt) = images.build_variant(variant, copy.path(), platform);
         let log = &rebuilt.log;
-        let build = log
-            .step("cargo build")
-            .unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
-        assert!(
-            !build.cached,
-            "{name}: the cargo build step must run again after the edit"
-        );
+        let build =
+            log.step("cargo build").unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
+        assert!(!build.cached, "{name}: the cargo build step must run again after the edit");
         match variant.rebuild {
             Rebuild::CachedStep(needle) => {
-                let step = log
-                    .step(needle)
-                    .unwrap_or_else(|| panic!("{name}: no `{needle}` step in\n{}", log.tail(40)));
-                assert!(
-                    step.cached,
-                    "{name}: `{needle}` should be CACHED after a source edit:\n{}",
-                    log.tail(40)
-                );
+                let step =
+                    log.step(needle).unwrap_or_else(|| panic!("{name}: no `{needle}` step in\n{}", log.tail(40)));
+                assert!(step.cached, "{name}: `{needle}` should be CACHED after a source edit:\n{}", log.tail(40));
             }
             Rebuild::Everything | Rebuild::CacheMount => {}
         }
-        assert_prints(&tag, None, EDIT_TO);
+        assert_prints(&tag, platform, EDIT_TO);
     }
 }
 
@@ -57,24 +49,14 @@ fn a_dependency_change_cooks_again() {
     let copy = CrateCopy::new("my-project").expect("copy my-project");
     images.build_variant(variant, copy.path(), None);
 
-    copy.replace(
-        "Cargo.toml",
-        "[dependencies]\n",
-        "[dependencies]\nitoa = \"1\"\n",
-    )
-    .expect("add a dependency");
+    // A new name each run (a renamed itoa), so the recipe is new to the cache.
+    let dependency = format!("itoa_{} = {{ package = \"itoa\", version = \"1\" }}\n", nonce());
+    copy.replace("Cargo.toml", "[dependencies]\n", &format!("[dependencies]\n{dependency}")).expect("add a dependency");
     // --locked builds need a lock file that matches the manifest.
-    duct::cmd!("cargo", "generate-lockfile", "--quiet")
-        .dir(copy.path())
-        .run()
-        .expect("cargo generate-lockfile");
+    duct::cmd!("cargo", "generate-lockfile", "--quiet").dir(copy.path()).run().expect("cargo generate-lockfile");
     let (tag, rebuilt) = images.build_variant(variant, copy.path(), None);
     let cook = rebuilt.log.step("cargo chef cook").expect("a cook step");
-    assert!(
-        !cook.cached,
-        "cargo chef cook must run again when a dependency changes:\n{}",
-        rebuilt.log.tail(40)
-    );
+    assert!(!cook.cached, "cargo chef cook must run again when a dependency changes:\n{}", rebuilt.log.tail(40));
     assert!(
         cook.output.iter().any(|l| l.contains("Compiling itoa")),
         "cook did not compile the new dependency: {:?}",
@@ -87,15 +69,9 @@ fn a_dependency_change_cooks_again() {
 fn the_repository_is_left_as_it_was() {
     // The edits above happen in scratch copies: the HOWTO's own crate still
     // says hello to the world, and git sees no change under my-project/.
-    let main =
-        std::fs::read_to_string(repo_root().join("my-project/src/main.rs")).expect("read main.rs");
-    assert!(
-        main.contains(EDIT_FROM) && !main.contains(EDIT_TO),
-        "my-project/src/main.rs was modified"
-    );
-    let status = duct::cmd!("git", "status", "--porcelain", "--", "my-project")
-        .dir(repo_root())
-        .read()
-        .expect("git status");
+    let main = std::fs::read_to_string(repo_root().join("my-project/src/main.rs")).expect("read main.rs");
+    assert!(main.contains(EDIT_FROM) && !main.contains(EDIT_TO), "my-project/src/main.rs was modified");
+    let status =
+        duct::cmd!("git", "status", "--porcelain", "--", "my-project").dir(repo_root()).read().expect("git status");
     assert_eq!(status, "", "the tests modified my-project/");
 }

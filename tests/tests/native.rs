@@ -15,11 +15,7 @@ fn my_project_says_hello_to_the_world() {
         .arg(&target)
         .assert()
         .success();
-    Command::new(target.join("debug/my-project"))
-        .assert()
-        .success()
-        .stdout("Hello, world!\n")
-        .stderr("");
+    Command::new(target.join("debug/my-project")).assert().success().stdout("Hello, world!\n").stderr("");
 }
 
 fn build_dist_release() -> Command {
@@ -27,25 +23,17 @@ fn build_dist_release() -> Command {
     command.arg(repo_root().join("my-project/scripts/build_dist_release.sh"));
     // Should a check ever let bad input through, the script must not write
     // into the real ~/.cargo.
-    command.env(
-        "CARGO_HOME",
-        std::env::temp_dir().join("rch-build-dist-release-must-not-write"),
-    );
+    command.env("CARGO_HOME", std::env::temp_dir().join("rch-build-dist-release-must-not-write"));
     command
 }
 
 #[test]
 fn build_dist_release_needs_exactly_an_os_and_an_arch() {
     for args in [&[][..], &["linux"][..], &["linux", "arm64", "extra"][..]] {
-        build_dist_release()
-            .args(args)
-            .assert()
-            .failure()
-            .stdout("")
-            .stderr(predicate::str::contains(format!(
-                "expected 2 arguments (OS ARCH, e.g. 'linux arm64'), got {}",
-                args.len()
-            )));
+        build_dist_release().args(args).assert().failure().stdout("").stderr(predicate::str::contains(format!(
+            "expected 2 arguments (OS ARCH, e.g. 'linux arm64'), got {}",
+            args.len()
+        )));
     }
 }
 
@@ -56,9 +44,7 @@ fn build_dist_release_names_an_unknown_architecture() {
         .assert()
         .failure()
         .stdout("")
-        .stderr(predicate::str::contains(
-            "unsupported architecture 'riscv64'",
-        ));
+        .stderr(predicate::str::contains("unsupported architecture 'riscv64'"));
 }
 
 #[test]

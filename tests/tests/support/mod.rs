@@ -33,10 +33,7 @@ pub struct Images {
 
 impl Images {
     pub fn new(docker: &'static Docker) -> Images {
-        Images {
-            docker,
-            tags: Vec::new(),
-        }
+        Images { docker, tags: Vec::new() }
     }
 
     /// Builds, and panics with the tail of the build log if that fails.
@@ -63,16 +60,8 @@ impl Images {
     }
 
     /// Builds a variant from the repository's own my-project, as the HOWTO does.
-    pub fn build_howto_variant(
-        &mut self,
-        variant: &Variant,
-        platform: Option<&str>,
-    ) -> (String, BuildOutput) {
-        self.build_variant(
-            variant,
-            &howto_harness::repo_root().join(howto_harness::variants::CONTEXT),
-            platform,
-        )
+    pub fn build_howto_variant(&mut self, variant: &Variant, platform: Option<&str>) -> (String, BuildOutput) {
+        self.build_variant(variant, &howto_harness::repo_root().join(howto_harness::variants::CONTEXT), platform)
     }
 
     /// Remembers a tag made outside `build` (e.g. a pull) for removal.
@@ -98,20 +87,15 @@ pub struct Ran {
 /// when it is dropped, here).
 pub fn run(tag: &str, platform: Option<&str>) -> Ran {
     let (name, version) = tag.rsplit_once(':').expect("tag has a ':'");
-    let image =
-        GenericImage::new(name, version).with_wait_for(WaitFor::exit(ExitWaitStrategy::new()));
+    let image = GenericImage::new(name, version).with_wait_for(WaitFor::exit(ExitWaitStrategy::new()));
     let mut request = image.with_startup_timeout(Duration::from_secs(300));
     if let Some(platform) = platform {
         request = request.with_platform(platform);
     }
-    let container = request
-        .start()
-        .unwrap_or_else(|e| panic!("running {tag}: {e}"));
+    let container = request.start().unwrap_or_else(|e| panic!("running {tag}: {e}"));
     Ran {
-        stdout: String::from_utf8_lossy(&container.stdout_to_vec().expect("container stdout"))
-            .into_owned(),
-        stderr: String::from_utf8_lossy(&container.stderr_to_vec().expect("container stderr"))
-            .into_owned(),
+        stdout: String::from_utf8_lossy(&container.stdout_to_vec().expect("container stdout")).into_owned(),
+        stderr: String::from_utf8_lossy(&container.stderr_to_vec().expect("container stderr")).into_owned(),
         exit_code: container.exit_code().expect("container exit code"),
     }
 }
@@ -119,17 +103,6 @@ pub fn run(tag: &str, platform: Option<&str>) -> Ran {
 /// Runs the image and checks that it printed exactly `expected` and exited 0.
 pub fn assert_prints(tag: &str, platform: Option<&str>, expected: &str) {
     let ran = run(tag, platform);
-    assert_eq!(
-        ran.stdout,
-        format!("{expected}\n"),
-        "{tag} printed {:?} (stderr: {:?})",
-        ran.stdout,
-        ran.stderr
-    );
-    assert_eq!(
-        ran.exit_code,
-        Some(0),
-        "{tag} exit code (stderr: {:?})",
-        ran.stderr
-    );
+    assert_eq!(ran.stdout, format!("{expected}\n"), "{tag} printed {:?} (stderr: {:?})", ran.stdout, ran.stderr);
+    assert_eq!(ran.exit_code, Some(0), "{tag} exit code (stderr: {:?})", ran.stderr);
 }

@@ -1,0 +1,93 @@
+//! One Dockerfile, two architectures: each image is what it says it is, and
+//! both join under one tag in a manifest list that a registry serves.
+
+mod support;
+
+use howto_harness::registry::LocalRegistry;
+use howto_harness::variants::{GREETING, arch};
+use howto_harness::{Variant, unique_tag};
+use serial_test::serial;
+use support::{Images, assert_prints, engine};
+
+fn multi_platform() -> &'static Variant {
+    Variant::named("multi-platform").expect("multi-platform variant")
+}
+
+/// The ELF header's e_machine field (bytes 18-19, little-endian).
+fn elf_machine(binary: &[u8]) -> u16 {
+    assert_eq!(&binary[..4], b"\x7fELF", "not an ELF file");
+    u16::from_le_bytes([binary[18], binary[19]])
+}
+
+#[test]
+#[serial]
+fn each_architecture_gets_its_own_binary() {
+    let Some(docker) = engine() else { return };
+    let mut images = Images::new(docker);
+    for (platform, machine) in [("linux/amd64", 0x3e_u16), ("linux/arm64", 0xb7)] {
+        let (tag, _) = images.build_howto_variant(multi_platform(), Some(platform));
+        let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(info.architecture, arch(platform), "{platform}: the image's Architecture");
+        let binary = docker.read_file(&tag, "/usr/local/bin/app").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(elf_machine(&binary), machine, "{platform}: the binary's ELF machine");
+        assert_prints(&tag, Some(platform), GREETING);
+    }
+}
+
+#[test]
+#[serial]
+fn both_architectures_share_one_tag_in_a_manifest_list() {
+    let Some(docker) = engine() else { return };
+    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
+    let mut images = Images::new(docker);
+    let list = format!("{}/my-project:multi-platform", registry.address);
+    let mut parts = Vec::new();
+    for platform in multi_platform().platforms {
+        let (tag, _) = images.build_howto_variant(multi_platform(), Some(platform));
+        let pushed = format!("{list}-{}", arch(platform));
+        docker.output(&["tag", &tag, &pushed], std::time::Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        images.adopt(&pushed);
+        docker.output(&["push", &pushed], std::time::Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"));
+        parts.push(pushed);
+    }
+
+    let manifest = |args: &[&str]| {
+        let mut all = vec!["manifest"];
+        all.extend(args);
+        docker.output(&all, std::time::Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut create = vec!["create", "--insecure", list.as_str()];
+    create.extend(parts.iter().map(String::as_str));
+    manifest(&create);
+    manifest(&["push", "--purge", "--insecure", &list]);
+    let inspected = manifest(&["inspect", "--insecure", &list]);
+    let json: serde_json::Value = serde_json::from_str(&inspected).expect("manifest inspect prints JSON");
+    let mut listed: Vec<String> = json["manifests"]
+        .as_array()
+        .expect("a manifest list")
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap_or("?"),
+                m["platform"]["architecture"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["linux/amd64", "linux/arm64"], "the manifest list's platforms");
+
+    // What a user on an arm64 machine would do: pull the one tag, get arm64.
+    for pushed in &parts {
+        docker.remove_images(std::slice::from_ref(pushed));
+    }
+    images.adopt(&list);
+    docker
+        .output(&["pull", "--platform", "linux/arm64", &list], std::time::Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(docker.inspect(&list).unwrap_or_else(|e| panic!("{e}")).architecture, "arm64");
+    let local = unique_tag("from-registry");
+    docker.output(&["tag", &list, &local], std::time::Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    images.adopt(&local);
+    assert_prints(&local, Some("linux/arm64"), GREETING);
+}
