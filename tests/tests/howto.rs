@@ -1,0 +1,166 @@
+//! HOWTO.md never drifts from the files it teaches: every Dockerfile it shows
+//! is the file, every build or run command is one the harness runs, every
+//! figure was filled in by the main job, and every link resolves.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use howto_harness::variants::builds;
+use howto_harness::{VARIANTS, repo_root};
+
+/// A fenced code block: its info string, its lines, and the `<!-- file: … -->`
+/// comment right above it, if any.
+struct Block {
+    lang: String,
+    file: Option<String>,
+    text: String,
+    line: usize,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<Block> = None;
+    let mut previous = "";
+    for (number, line) in markdown.lines().enumerate() {
+        match &mut open {
+            Some(_) if line.trim_start().starts_with("```") => blocks.extend(open.take()),
+            Some(block) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+            }
+            None => {
+                if let Some(lang) = line.trim_start().strip_prefix("```") {
+                    let file = previous
+                        .trim()
+                        .strip_prefix("<!-- file:")
+                        .and_then(|rest| rest.strip_suffix("-->"))
+                        .map(|f| f.trim().to_string());
+                    open = Some(Block { lang: lang.trim().to_string(), file, text: String::new(), line: number + 1 });
+                }
+            }
+        }
+        previous = line;
+    }
+    assert!(open.is_none(), "HOWTO.md has an unclosed code block");
+    blocks
+}
+
+#[test]
+fn every_file_shown_whole_is_byte_identical() {
+    let howto = read("HOWTO.md");
+    let shown: Vec<Block> = blocks(&howto).into_iter().filter(|b| b.file.is_some()).collect();
+    for block in &shown {
+        let file = block.file.as_deref().expect("filtered on file");
+        assert_eq!(block.text, read(file), "HOWTO.md line {}: the block differs from {file}", block.line);
+    }
+    for variant in VARIANTS {
+        assert!(
+            shown.iter().any(|b| b.file.as_deref() == Some(variant.dockerfile().as_str())),
+            "HOWTO.md does not show {} whole",
+            variant.dockerfile()
+        );
+    }
+}
+
+#[test]
+fn every_dockerfile_excerpt_is_made_of_real_lines() {
+    let howto = read("HOWTO.md");
+    let real: BTreeSet<String> =
+        VARIANTS.iter().flat_map(|v| read(&v.dockerfile()).lines().map(str::to_string).collect::<Vec<_>>()).collect();
+    for block in blocks(&howto).iter().filter(|b| b.lang == "dockerfile" && b.file.is_none()) {
+        for line in block.text.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(real.contains(line), "HOWTO.md block at line {}: `{line}` is in no Dockerfile", block.line);
+        }
+    }
+}
+
+#[test]
+fn every_build_and_run_command_is_one_the_harness_runs() {
+    let howto = read("HOWTO.md");
+    let known: BTreeSet<String> =
+        builds().map(|(v, _)| v).flat_map(|v| v.build_commands().into_iter().chain(v.run_commands())).collect();
+    let mut seen = BTreeSet::new();
+    for block in blocks(&howto).iter().filter(|b| matches!(b.lang.as_str(), "bash" | "sh" | "console" | "shell")) {
+        for line in block.text.lines().map(|l| l.trim().trim_start_matches("$ ")) {
+            if line.starts_with("docker build ") || line.starts_with("docker run ") {
+                assert!(
+                    known.contains(line),
+                    "HOWTO.md block at line {}: `{line}` is not a command the harness runs; it runs:\n{}",
+                    block.line,
+                    known.iter().cloned().collect::<Vec<_>>().join("\n")
+                );
+                seen.insert(line.to_string());
+            } else if line.starts_with("docker buildx build ") {
+                let dockerfile = line
+                    .split_whitespace()
+                    .skip_while(|w| *w != "-f")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("`{line}` names no Dockerfile"));
+                assert!(repo_root().join(dockerfile).is_file(), "`{line}`: {dockerfile} does not exist");
+                assert!(line.ends_with(" my-project"), "`{line}`: the build context is my-project");
+            }
+        }
+    }
+    for variant in VARIANTS {
+        for command in variant.build_commands() {
+            assert!(seen.contains(&command), "HOWTO.md never shows `{command}`");
+        }
+    }
+}
+
+#[test]
+fn every_generated_region_was_filled_by_the_main_job() {
+    let howto = read("HOWTO.md");
+    for name in [
+        "results",
+        "images",
+        "rebuild-multistage",
+        "rebuild-dependency-cache",
+        "rebuild-cache-mount",
+        "manifest",
+        "bench",
+    ] {
+        let open = format!("<!-- generated:{name} -->");
+        let close = format!("<!-- /generated:{name} -->");
+        assert_eq!(howto.matches(&open).count(), 1, "HOWTO.md needs exactly one {open}");
+        let start = howto.find(&open).expect("counted") + open.len();
+        let end = howto[start..].find(&close).unwrap_or_else(|| panic!("HOWTO.md: {open} is never closed")) + start;
+        assert!(
+            !howto[start..end].trim().is_empty(),
+            "HOWTO.md: region {name} is empty: run `cargo xtask demo` (and `bench`)"
+        );
+    }
+}
+
+#[test]
+fn every_relative_link_resolves() {
+    for document in ["HOWTO.md", "README.md"] {
+        let text = read(document);
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let path = target.split('#').next().unwrap_or_default().trim();
+            if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
+                continue;
+            }
+            assert!(Path::new(&repo_root().join(path)).exists(), "{document}: the link to {target} leads nowhere");
+        }
+    }
+}
+
+#[test]
+fn readme_links_the_howto_and_ci_runs_its_test_command() {
+    let readme = read("README.md");
+    assert!(readme.contains("](HOWTO.md)"), "README.md does not link to HOWTO.md");
+    let test_command = blocks(&readme)
+        .iter()
+        .flat_map(|b| b.text.lines().map(str::to_string).collect::<Vec<_>>())
+        .find(|l| l.starts_with("cargo test"))
+        .expect("README.md gives a `cargo test` command");
+    assert!(
+        read(".ci/run").lines().any(|l| l.trim() == test_command),
+        ".ci/run does not run README's `{test_command}`"
+    );
+}
