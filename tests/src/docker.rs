@@ -62,7 +62,7 @@ impl Docker {
                 candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
             ))
         })?;
-        docker.output(&["info", "--format", "{{.ServerVersion}}"], Duration::from_secs(20)).map_err(|e| {
+        docker.engine_version().map_err(|e| {
             error(format!(
                 "the Docker daemon does not answer ({e}).\n\
                      Start one: on Debian/Ubuntu as root run scripts/setup-engine.sh \
