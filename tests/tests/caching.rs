@@ -75,3 +75,28 @@ fn the_repository_is_left_as_it_was() {
         duct::cmd!("git", "status", "--porcelain", "--", "my-project").dir(repo_root()).read().expect("git status");
     assert_eq!(status, "", "the tests modified my-project/");
 }
+
+#[test]
+#[serial]
+fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
+    // my-project has no dependencies, so this needs a crate that has some.
+    let Some(docker) = engine() else { return };
+    let variant = Variant::named("cache-mount").expect("cache-mount variant");
+    let mut images = Images::new(docker);
+    let copy = CrateCopy::new("fixtures/deps-heavy").expect("copy the fixture");
+    let build = || {
+        howto_harness::Build::new(variant.dockerfile(), copy.path(), howto_harness::unique_tag("deps-heavy"))
+            .build_arg("APP_NAME", "deps-heavy")
+    };
+    images.build(build());
+
+    copy.append("src/main.rs", &format!("// edit {}\n", nonce())).expect("edit main.rs");
+    let rebuilt = images.build(build());
+    let step = rebuilt.log.step("cargo build").expect("a cargo build step");
+    assert!(!step.cached, "the cargo build step must run again after the edit");
+    let compiled: Vec<&String> = step.output.iter().filter(|l| l.trim_start().starts_with("Compiling ")).collect();
+    assert!(
+        compiled.len() == 1 && compiled[0].contains("Compiling deps-heavy"),
+        "after an edit, cargo should compile deps-heavy alone, not {compiled:?}"
+    );
+}
