@@ -6,6 +6,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::Docker;
+
 pub struct LocalRegistry {
     child: Child,
     /// `127.0.0.1:PORT`: the engine treats loopback registries as insecure
@@ -55,4 +57,29 @@ impl Drop for LocalRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Publishes per-platform images under one tag, the way a multi-arch image is
+/// published without buildx: push each image as `<list>-<arch>`, create a
+/// manifest list naming them all, push it. Returns what `docker manifest
+/// inspect` says of the list. The per-platform tags made here are removed.
+pub fn push_manifest_list(docker: &Docker, list: &str, images: &[(&str, &str)]) -> Result<String, String> {
+    let timeout = Duration::from_secs(300);
+    let mut parts = Vec::new();
+    let result = (|| {
+        for (tag, platform) in images {
+            let pushed = format!("{list}-{}", crate::variants::arch(platform));
+            docker.output(&["tag", tag, &pushed], timeout).map_err(|e| e.to_string())?;
+            parts.push(pushed.clone());
+            docker.output(&["push", &pushed], timeout).map_err(|e| e.to_string())?;
+        }
+        let mut create = vec!["manifest", "create", "--insecure", list];
+        create.extend(parts.iter().map(String::as_str));
+        docker.output(&create, timeout).map_err(|e| e.to_string())?;
+        // --purge drops the client's local copy of the list once it is pushed.
+        docker.output(&["manifest", "push", "--purge", "--insecure", list], timeout).map_err(|e| e.to_string())?;
+        docker.output(&["manifest", "inspect", "--insecure", list], timeout).map_err(|e| e.to_string())
+    })();
+    docker.remove_images(&parts);
+    result
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use howto_harness::registry::LocalRegistry;
+use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{GREETING, arch};
 use howto_harness::{Variant, unique_tag};
 use serial_test::serial;
@@ -41,26 +41,13 @@ fn both_architectures_share_one_tag_in_a_manifest_list() {
     let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
     let mut images = Images::new(docker);
     let list = format!("{}/my-project:multi-platform", registry.address);
-    let mut parts = Vec::new();
+    let mut built = Vec::new();
     for platform in multi_platform().platforms {
         let (tag, _) = images.build_howto_variant(multi_platform(), Some(platform));
-        let pushed = format!("{list}-{}", arch(platform));
-        docker.output(&["tag", &tag, &pushed], std::time::Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
-        images.adopt(&pushed);
-        docker.output(&["push", &pushed], std::time::Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"));
-        parts.push(pushed);
+        built.push((tag, *platform));
     }
-
-    let manifest = |args: &[&str]| {
-        let mut all = vec!["manifest"];
-        all.extend(args);
-        docker.output(&all, std::time::Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"))
-    };
-    let mut create = vec!["create", "--insecure", list.as_str()];
-    create.extend(parts.iter().map(String::as_str));
-    manifest(&create);
-    manifest(&["push", "--purge", "--insecure", &list]);
-    let inspected = manifest(&["inspect", "--insecure", &list]);
+    let pairs: Vec<(&str, &str)> = built.iter().map(|(tag, platform)| (tag.as_str(), *platform)).collect();
+    let inspected = push_manifest_list(docker, &list, &pairs).unwrap_or_else(|e| panic!("{e}"));
     let json: serde_json::Value = serde_json::from_str(&inspected).expect("manifest inspect prints JSON");
     let mut listed: Vec<String> = json["manifests"]
         .as_array()
@@ -78,9 +65,6 @@ fn both_architectures_share_one_tag_in_a_manifest_list() {
     assert_eq!(listed, ["linux/amd64", "linux/arm64"], "the manifest list's platforms");
 
     // What a user on an arm64 machine would do: pull the one tag, get arm64.
-    for pushed in &parts {
-        docker.remove_images(std::slice::from_ref(pushed));
-    }
     images.adopt(&list);
     docker
         .output(&["pull", "--platform", "linux/arm64", &list], std::time::Duration::from_secs(300))

@@ -1,0 +1,263 @@
+//! What the demo and the benchmark both do: build a variant cold, edit one
+//! line, rebuild it warm, and clean up every image made along the way.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use howto_harness::docker::BuildOutput;
+use howto_harness::{Build, CrateCopy, Docker, Rebuild, Variant};
+
+/// One image a variant is built into: the variant on one platform (`None`:
+/// the machine's own).
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub variant: &'static Variant,
+    pub platform: Option<&'static str>,
+}
+
+impl Target {
+    /// Every variant on every platform it is built for, in the table's order.
+    pub fn all() -> Vec<Target> {
+        howto_harness::variants::builds().map(|(variant, platform)| Target { variant, platform }).collect()
+    }
+
+    /// `multistage`, or `multi-platform (arm64)`.
+    pub fn label(&self) -> String {
+        match self.platform {
+            Some(p) => format!("{} ({})", self.variant.name, howto_harness::variants::arch(p)),
+            None => self.variant.name.to_string(),
+        }
+    }
+
+    /// The tag the HOWTO gives this image: `my-project:multistage`.
+    pub fn tag(&self) -> String {
+        self.variant.tag(self.platform)
+    }
+
+    /// A build of this target from `context` into `tag`.
+    pub fn build(&self, context: &Path, tag: &str, build_args: &[(&str, &str)]) -> Build {
+        let mut build = Build::new(self.variant.dockerfile(), context, tag);
+        if let Some(platform) = self.platform {
+            build = build.platform(platform);
+        }
+        for (key, value) in build_args {
+            build = build.build_arg(key, value);
+        }
+        build
+    }
+}
+
+/// A build with no layer cache and, for the variant that keeps cargo's
+/// caches in BuildKit cache mounts, no cache mounts either: what a fresh
+/// machine (or CI runner) pays.
+pub fn cold_build(docker: &Docker, target: Target, build: Build) -> Result<BuildOutput, String> {
+    if target.variant.rebuild == Rebuild::CacheMount {
+        prune_cache_mounts(docker)?;
+    }
+    docker.build(&build.no_cache()).map_err(|e| e.to_string())
+}
+
+/// `docker builder prune` for cache mounts only: layers stay, so the other
+/// variants' caches are not disturbed.
+fn prune_cache_mounts(docker: &Docker) -> Result<(), String> {
+    docker
+        .output(&["builder", "prune", "-f", "--filter", "type=exec.cachemount"], Duration::from_secs(300))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the image `id` if no tag names it any more, as happens to the
+/// image a tag pointed to before a rebuild: without this, every demo run
+/// would leave a 1.6 GB untagged simple image behind. Best effort: an image
+/// a container still uses stays.
+pub fn remove_if_untagged(docker: &Docker, id: &str) {
+    let tags = docker.output(&["image", "inspect", "--format", "{{len .RepoTags}}", id], Duration::from_secs(30));
+    if tags.is_ok_and(|count| count == "0") {
+        let _ = docker.output(&["image", "rm", id], Duration::from_secs(120));
+    }
+}
+
+/// Makes a one-line edit in a scratch copy: `Hello, world!` becomes
+/// `greeting`. A comment with the current time goes at the end of the file
+/// too, so the source is one that BuildKit has never seen: an earlier run's
+/// layers for the same edit must not answer the rebuild from cache.
+pub fn edit_greeting(copy: &CrateCopy, greeting: &str) -> Result<(), String> {
+    let file = "src/main.rs";
+    copy.replace(file, howto_harness::variants::GREETING, greeting)
+        .map_err(|e| format!("editing the scratch copy's {file}: {e}"))?;
+    let path = copy.path().join(file);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, format!("{text}// edited by cargo xtask at {nanos}\n"))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Runs an image and checks that it printed what it should: a measurement
+/// of a build that does not do what the HOWTO says is worth nothing.
+pub fn run_and_check(docker: &Docker, tag: &str, target: Target, expected: &str) -> Result<String, String> {
+    let output = docker.run(tag, target.platform, &[]).map_err(|e| e.to_string())?;
+    if output != expected {
+        return Err(format!("{tag} printed {output:?}, expected {expected:?}"));
+    }
+    Ok(output)
+}
+
+/// Images a run made only to measure them, removed when the run ends,
+/// whether it succeeds or fails.
+pub struct TempImages<'a> {
+    docker: &'a Docker,
+    tags: Vec<String>,
+}
+
+impl<'a> TempImages<'a> {
+    pub fn new(docker: &'a Docker) -> TempImages<'a> {
+        TempImages { docker, tags: Vec::new() }
+    }
+
+    /// A fresh tag (`my-project-test:<what>-<pid>-<n>`), to be removed later.
+    pub fn tag(&mut self, what: &str) -> String {
+        let tag = howto_harness::unique_tag(what);
+        self.tags.push(tag.clone());
+        tag
+    }
+
+    /// Removes the images now: a 1.6 GB simple image should not wait for
+    /// the end of the run.
+    pub fn remove_all(&mut self) {
+        self.docker.remove_images(&self.tags);
+        self.tags.clear();
+    }
+}
+
+impl Drop for TempImages<'_> {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+/// `[4/15] dependency-cache: cold build …` on stderr.
+pub struct Progress {
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Progress {
+        Progress { done: 0, total }
+    }
+
+    pub fn step(&mut self, what: &str) {
+        self.done += 1;
+        eprintln!("[{}/{}] {what}", self.done, self.total);
+    }
+
+    /// A detail under the current step.
+    pub fn note(&self, what: &str) {
+        eprintln!("        {what}");
+    }
+}
+
+/// The lines of a BuildKit plain-progress log that name Dockerfile steps,
+/// in the order the steps started: each `#N [stage i/n] …` header once, with
+/// its `#N CACHED` right under it if the step was cached (BuildKit may print
+/// that much later). Long lines are shortened so a reader sees at a glance
+/// which steps ran again.
+pub fn step_lines(log: &str) -> String {
+    // (number, header line, cached)
+    let mut steps: Vec<(&str, &str, bool)> = Vec::new();
+    for line in log.lines() {
+        let Some((number, text)) = line.strip_prefix('#').and_then(|rest| rest.split_once(' ')) else {
+            continue;
+        };
+        if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let known = steps.iter_mut().find(|(n, _, _)| *n == number);
+        match known {
+            Some(step) if text == "CACHED" => step.2 = true,
+            Some(_) => {}
+            None if text.starts_with('[') && !text.starts_with("[internal]") && !text.starts_with("[auth]") => {
+                steps.push((number, line, false));
+            }
+            None => {}
+        }
+    }
+    let mut lines = Vec::new();
+    for (number, header, cached) in steps {
+        lines.push(shorten(&abbreviate_digest(header), 120));
+        if cached {
+            lines.push(format!("#{number} CACHED"));
+        }
+    }
+    lines.join("\n")
+}
+
+/// `image@sha256:<64 hex digits>` -> `image@sha256:<first 12>…`, as docker
+/// abbreviates image ids: the pin is still visible, the line stays readable.
+fn abbreviate_digest(line: &str) -> String {
+    const MARK: &str = "@sha256:";
+    match line.find(MARK) {
+        Some(at) => {
+            let start = at + MARK.len();
+            let hex = line[start..].chars().take_while(char::is_ascii_hexdigit).count();
+            if hex > 12 { format!("{}…{}", &line[..start + 12], &line[start + hex..]) } else { line.to_string() }
+        }
+        None => line.to_string(),
+    }
+}
+
+/// At most `max` characters: the start and the end of a long line, which
+/// say what the step is (`RUN --mount=…`) and what it runs (`cargo build …`).
+fn shorten(line: &str, max: usize) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= max {
+        return line.to_string();
+    }
+    let head = max * 2 / 3;
+    let tail = max - head - 3;
+    let start: String = chars[..head].iter().collect();
+    let end: String = chars[chars.len() - tail..].iter().collect();
+    format!("{} … {}", start.trim_end(), end.trim_start())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "#1 [internal] load build definition from Dockerfile.multistage\n\
+        #1 DONE 0.0s\n\
+        #5 [builder 1/4] FROM docker.io/library/rust:1.96-slim-trixie@sha256:d9d74752790d5d0aa0b5f09ccd506fef4919ad7c757d757bc7e1808e8ea2d551\n\
+        #6 [builder 2/4] WORKDIR /usr/src/app\n\
+        #6 CACHED\n\
+        #8 [builder 3/4] COPY . .\n\
+        #8 DONE 0.1s\n\
+        #9 [builder 4/4] RUN cargo build --release --locked\n\
+        #9 0.512 Compiling my-project v0.1.0 (/usr/src/app)\n\
+        #9 [builder 4/4] RUN cargo build --release --locked\n\
+        #9 DONE 2.3s\n\
+        #5 [builder 1/4] FROM docker.io/library/rust:1.96-slim-trixie@sha256:d9d74752790d5d0aa0b5f09ccd506fef4919ad7c757d757bc7e1808e8ea2d551\n\
+        #5 CACHED\n";
+
+    #[test]
+    fn step_lines_keep_headers_once_and_cached_marks() {
+        assert_eq!(
+            step_lines(LOG),
+            "#5 [builder 1/4] FROM docker.io/library/rust:1.96-slim-trixie@sha256:d9d74752790d…\n\
+             #5 CACHED\n\
+             #6 [builder 2/4] WORKDIR /usr/src/app\n\
+             #6 CACHED\n\
+             #8 [builder 3/4] COPY . .\n\
+             #9 [builder 4/4] RUN cargo build --release --locked"
+        );
+    }
+
+    #[test]
+    fn long_lines_keep_their_start_and_end() {
+        let line = format!("#9 [builder 1/2] RUN --mount=type=cache,{} cargo build --release", "x".repeat(200));
+        let short = shorten(&line, 120);
+        assert!(short.chars().count() <= 120, "{short}");
+        assert!(short.starts_with("#9 [builder 1/2] RUN --mount=type=cache,"));
+        assert!(short.ends_with("cargo build --release"));
+        assert!(short.contains(" … "));
+    }
+}

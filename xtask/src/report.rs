@@ -1,0 +1,231 @@
+//! How measurements are shown: one table printed to the terminal and written
+//! into HOWTO.md as Markdown, the units docker uses, and a line that says
+//! when, with what and on what the numbers were taken.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use howto_harness::Docker;
+
+/// A table of text and figures: a column of figures (`78.9`, `7/9`,
+/// `1.2–1.5`, `0.42×`) is right-aligned, any other column left-aligned.
+pub struct Table {
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Columns padded to their widest cell, for the terminal.
+    pub fn to_text(&self) -> String {
+        let widths = self.widths();
+        let line = |cells: Vec<&str>| {
+            let padded: Vec<String> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    if self.is_figures(i) {
+                        format!("{cell:>w$}", w = widths[i])
+                    } else {
+                        format!("{cell:<w$}", w = widths[i])
+                    }
+                })
+                .collect();
+            padded.join("  ").trim_end().to_string() + "\n"
+        };
+        let mut text = line(self.headers.clone());
+        text += &line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+        for row in &self.rows {
+            text += &line(row.iter().map(String::as_str).collect());
+        }
+        text
+    }
+
+    /// A GitHub-flavoured Markdown table, figures right-aligned.
+    pub fn to_markdown(&self) -> String {
+        let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+        let mut text = row(self.headers.iter().map(|h| h.to_string()).collect());
+        text += &row((0..self.headers.len())
+            .map(|i| if self.is_figures(i) { "---:".to_string() } else { "---".to_string() })
+            .collect());
+        for cells in &self.rows {
+            text += &row(cells.iter().map(|c| c.replace('|', "\\|")).collect());
+        }
+        text
+    }
+
+    fn is_figures(&self, column: usize) -> bool {
+        let figure =
+            |cell: &String| !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || ".–/×-".contains(c));
+        !self.rows.is_empty() && self.rows.iter().filter_map(|r| r.get(column)).all(figure)
+    }
+
+    fn widths(&self) -> Vec<usize> {
+        (0..self.headers.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| c.chars().count())
+                    .chain([self.headers[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+/// Megabytes as docker counts them (1 MB = 1,000,000 bytes).
+pub fn megabytes(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// Three significant figures or so, like `docker images`: 1.19, 78.9, 1631.
+pub fn format_mb(mb: f64) -> String {
+    match mb {
+        m if m < 10.0 => format!("{m:.2}"),
+        m if m < 1000.0 => format!("{m:.1}"),
+        m => format!("{m:.0}"),
+    }
+}
+
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+pub fn format_seconds(seconds: f64) -> String {
+    format!("{seconds:.1}")
+}
+
+/// `Measured on 2026-11-29 05:10 UTC, Docker Engine …, client …; machine: …`
+pub fn provenance(docker: &Docker, engine_version: &str) -> String {
+    format!(
+        "Measured {} with Docker Engine {engine_version}, client {}; machine: {}.",
+        utc_now(),
+        docker.describe(),
+        machine()
+    )
+}
+
+/// `2 cores, 23.4 GiB memory, Intel(R) Xeon(R) …`: what the build times
+/// depend on most.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| meminfo_kib(&info))
+        .map_or("unknown memory".to_string(), |kib| format!("{:.1} GiB memory", kib as f64 / (1024.0 * 1024.0)));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| cpu_model(&info))
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    format!("{cores} cores, {memory}, {cpu}")
+}
+
+fn meminfo_kib(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    // x86 says `model name`; some arm64 kernels only give `Model` or nothing.
+    cpuinfo
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(key, _)| matches!(key.trim(), "model name" | "Model"))
+        .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The current time in UTC, to the minute: `2026-11-29 05:10 UTC`.
+pub fn utc_now() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    utc_timestamp(secs)
+}
+
+fn utc_timestamp(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let (year, month, day) = civil_from_days(days);
+    let minutes = unix_secs % 86_400 / 60;
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes / 60, minutes % 60)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm): enough calendar for a timestamp, without a date crate.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Median of a non-empty sample (the mean of the middle two for an even count).
+pub fn median(sample: &[f64]) -> f64 {
+    let mut sorted = sample.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) { (sorted[middle - 1] + sorted[middle]) / 2.0 } else { sorted[middle] }
+}
+
+pub fn min_max(sample: &[f64]) -> (f64, f64) {
+    sample.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_timestamp(1_796_000_000), "2026-11-30 00:53 UTC");
+    }
+
+    #[test]
+    fn sizes_read_like_docker_images() {
+        assert_eq!(format_mb(megabytes(1_190_000)), "1.19");
+        assert_eq!(format_mb(megabytes(78_900_000)), "78.9");
+        assert_eq!(format_mb(megabytes(1_630_512_000)), "1631");
+    }
+
+    #[test]
+    fn medians_and_ranges() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(min_max(&[3.0, 1.0, 2.0]), (1.0, 3.0));
+    }
+
+    #[test]
+    fn machine_facts_come_from_proc() {
+        assert_eq!(meminfo_kib("MemTotal:       24576000 kB\nMemFree: 1 kB\n"), Some(24_576_000));
+        let cpuinfo = "processor\t: 0\nmodel name\t: AMD  EPYC 7B13\nflags\t: fpu\n";
+        assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+    }
+
+    #[test]
+    fn only_columns_of_figures_are_right_aligned() {
+        let table = Table {
+            headers: vec!["variant", "hits", "output"],
+            rows: vec![vec!["static".into(), "6/11".into(), "Hello, world!".into()]],
+        };
+        assert!(table.to_markdown().contains("| --- | ---: | --- |"));
+        assert!(table.to_text().starts_with("variant  hits  output\n"));
+    }
+
+    #[test]
+    fn tables_align_for_the_terminal_and_escape_for_markdown() {
+        let table = Table {
+            headers: vec!["variant", "size (MB)"],
+            rows: vec![vec!["static".into(), "1.19".into()], vec!["a|b".into(), "78.9".into()]],
+        };
+        assert_eq!(table.to_text(), "variant  size (MB)\n-------  ---------\nstatic        1.19\na|b           78.9\n");
+        assert_eq!(
+            table.to_markdown(),
+            "| variant | size (MB) |\n| --- | ---: |\n| static | 1.19 |\n| a\\|b | 78.9 |\n"
+        );
+    }
+}
