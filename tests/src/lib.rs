@@ -74,6 +74,12 @@ impl CrateCopy {
         self.dir.path()
     }
 
+    /// Copies a folder of the repository into the copy, e.g. my-project's
+    /// scripts/ into a fixture whose Dockerfiles need them.
+    pub fn add_dir(&self, source: &str, dest: &str) -> std::io::Result<()> {
+        copy_tree(&repo_root().join(source), &self.path().join(dest))
+    }
+
     /// Replaces `from` with `to` in one file of the copy; fails if `from` is
     /// not there, so an edit can never silently do nothing.
     pub fn replace(&self, file: &str, from: &str, to: &str) -> std::io::Result<()> {
@@ -83,6 +89,14 @@ impl CrateCopy {
             return Err(std::io::Error::other(format!("{file} does not contain {from:?}")));
         }
         std::fs::write(&path, text.replacen(from, to, 1))
+    }
+
+    /// The HOWTO's one-line edit: the greeting in src/main.rs becomes `to`.
+    /// A comment with a nonce makes the file new to BuildKit's cache, so a
+    /// repeat of an earlier run's edit cannot come back CACHED.
+    pub fn edit_greeting(&self, to: &str) -> std::io::Result<()> {
+        self.replace("src/main.rs", variants::GREETING, to)?;
+        self.append("src/main.rs", &format!("// edit {}\n", nonce()))
     }
 
     /// Appends `text` to one file of the copy.

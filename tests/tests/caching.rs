@@ -3,12 +3,11 @@
 
 mod support;
 
-use howto_harness::variants::builds;
+use howto_harness::variants::{GREETING, builds};
 use howto_harness::{CrateCopy, Rebuild, Variant, nonce, repo_root};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
 
-const EDIT_FROM: &str = "Hello, world!";
 const EDIT_TO: &str = "Hello, universe!";
 
 #[test]
@@ -21,8 +20,7 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
         let copy = CrateCopy::new("my-project").expect("copy my-project");
         images.build_variant(variant, copy.path(), platform);
 
-        copy.replace("src/main.rs", EDIT_FROM, EDIT_TO).expect("edit main.rs");
-        copy.append("src/main.rs", &format!("// edit {}\n", nonce())).expect("make the edit new to the cache");
+        copy.edit_greeting(EDIT_TO).expect("edit main.rs");
         let (tag, rebuilt) = images.build_variant(variant, copy.path(), platform);
         let log = &rebuilt.log;
         let build =
@@ -62,7 +60,7 @@ fn a_dependency_change_cooks_again() {
         "cook did not compile the new dependency: {:?}",
         cook.output
     );
-    assert_prints(&tag, None, EDIT_FROM);
+    assert_prints(&tag, None, GREETING);
 }
 
 #[test]
@@ -70,7 +68,7 @@ fn the_repository_is_left_as_it_was() {
     // The edits above happen in scratch copies: the HOWTO's own crate still
     // says hello to the world, and git sees no change under my-project/.
     let main = std::fs::read_to_string(repo_root().join("my-project/src/main.rs")).expect("read main.rs");
-    assert!(main.contains(EDIT_FROM) && !main.contains(EDIT_TO), "my-project/src/main.rs was modified");
+    assert!(main.contains(GREETING) && !main.contains(EDIT_TO), "my-project/src/main.rs was modified");
     let status =
         duct::cmd!("git", "status", "--porcelain", "--", "my-project").dir(repo_root()).read().expect("git status");
     assert_eq!(status, "", "the tests modified my-project/");
@@ -90,7 +88,7 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
     };
     images.build(build());
 
-    copy.append("src/main.rs", &format!("// edit {}\n", nonce())).expect("edit main.rs");
+    copy.edit_greeting(EDIT_TO).expect("edit main.rs");
     let rebuilt = images.build(build());
     let step = rebuilt.log.step("cargo build").expect("a cargo build step");
     assert!(!step.cached, "the cargo build step must run again after the edit");

@@ -56,9 +56,8 @@ impl Crate {
     fn scratch_copy(self) -> Result<CrateCopy, String> {
         let copy = CrateCopy::new(self.source()).map_err(|e| format!("copying {}: {e}", self.source()))?;
         if self != Crate::MyProject {
-            let scripts = howto_harness::repo_root().join("my-project/scripts");
-            copy_dir(&scripts, &copy.path().join("scripts"))
-                .map_err(|e| format!("copying {} into the scratch copy: {e}", scripts.display()))?;
+            copy.add_dir("my-project/scripts", "scripts")
+                .map_err(|e| format!("copying my-project/scripts into the scratch copy: {e}"))?;
         }
         Ok(copy)
     }
@@ -86,13 +85,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
     let builds = options.crates.len() * targets.len() * options.runs * 2;
     let mut progress = Progress::new(2 + builds + 1);
 
-    progress.step("checking the Docker engine");
-    let docker = Docker::connect().map_err(|e| e.to_string())?;
-    let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
-    progress.note(&format!("{}, engine {engine_version}", docker.describe()));
-
-    progress.step("provisioning base images (scripts/base-images.sh)");
-    howto_harness::ensure_base_images()?;
+    let (docker, engine_version) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
     for &krate in &options.crates {
@@ -216,19 +209,4 @@ fn chart_panels(rows: &[Row]) -> Vec<Panel> {
             format: report::format_seconds,
         })
         .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &dest)?;
-        } else {
-            // fs::copy keeps the mode: the script stays executable.
-            std::fs::copy(entry.path(), dest)?;
-        }
-    }
-    Ok(())
 }

@@ -37,13 +37,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     // Engine, base images, a cold and a warm build per target, the outputs.
     let mut progress = Progress::new(2 + 2 * targets.len() + 2);
 
-    progress.step("checking the Docker engine");
-    let docker = Docker::connect().map_err(|e| e.to_string())?;
-    let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
-    progress.note(&format!("{}, engine {engine_version}", docker.describe()));
-
-    progress.step("provisioning base images (scripts/base-images.sh)");
-    howto_harness::ensure_base_images()?;
+    let (docker, engine_version) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
     for target in targets {

@@ -2,7 +2,7 @@
 //! line, rebuild it warm, and clean up every image made along the way.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
 use howto_harness::{Build, CrateCopy, Docker, Rebuild, Variant};
@@ -47,6 +47,19 @@ impl Target {
     }
 }
 
+/// The first two steps of every run: an engine that answers, then every
+/// base image the Dockerfiles name. Returns the engine and its version.
+pub fn prepare(progress: &mut Progress) -> Result<(Docker, String), String> {
+    progress.step("checking the Docker engine");
+    let docker = Docker::connect().map_err(|e| e.to_string())?;
+    let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
+    progress.note(&format!("{}, engine {engine_version}", docker.describe()));
+
+    progress.step("provisioning base images (scripts/base-images.sh)");
+    howto_harness::ensure_base_images()?;
+    Ok((docker, engine_version))
+}
+
 /// A build with no layer cache and, for the variant that keeps cargo's
 /// caches in BuildKit cache mounts, no cache mounts either: what a fresh
 /// machine (or CI runner) pays.
@@ -82,14 +95,7 @@ pub fn remove_if_untagged(docker: &Docker, id: &str) {
 /// too, so the source is one that BuildKit has never seen: an earlier run's
 /// layers for the same edit must not answer the rebuild from cache.
 pub fn edit_greeting(copy: &CrateCopy, greeting: &str) -> Result<(), String> {
-    let file = "src/main.rs";
-    copy.replace(file, howto_harness::variants::GREETING, greeting)
-        .map_err(|e| format!("editing the scratch copy's {file}: {e}"))?;
-    let path = copy.path().join(file);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(&path, format!("{text}// edited by cargo xtask at {nanos}\n"))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    copy.edit_greeting(greeting).map_err(|e| format!("editing the scratch copy's src/main.rs: {e}"))
 }
 
 /// Runs an image and checks that it printed what it should: a measurement
