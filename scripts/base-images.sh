@@ -36,6 +36,12 @@ case "${1:-}" in
   *) die "usage: $0 [--list]" ;;
 esac
 
+mode=$(base_images_mode)
+# Pull mode without a registry can only fail: say so before anything else.
+if [ "$mode" = pull ] && ! docker_hub_reachable; then
+  die "cannot reach Docker Hub (registry-1.docker.io) to pull base images.
+Without a registry, use offline mode: RCH_BASE_IMAGES=offline scripts/setup-engine.sh && RCH_BASE_IMAGES=offline $0"
+fi
 pick_docker || die "no docker client can run BuildKit builds; run scripts/setup-engine.sh first"
 docker=$DOCKER_CLI
 timeout 10 "$docker" info >/dev/null 2>&1 || die "the Docker daemon does not answer; run scripts/setup-engine.sh first"
@@ -45,8 +51,6 @@ trap 'rm -rf "$scratch"' EXIT
 # --- pull mode --------------------------------------------------------------
 
 pull_all() {
-  docker_hub_reachable || die "cannot reach Docker Hub (registry-1.docker.io) to pull base images.
-Without a registry, use offline mode: RCH_BASE_IMAGES=offline scripts/setup-engine.sh && RCH_BASE_IMAGES=offline $0"
   local image
   for image in $(base_images); do
     if "$docker" image inspect "$image" >/dev/null 2>&1; then
@@ -238,7 +242,7 @@ provision_offline() {
   for image in $(base_images); do ensure_image "$image"; done
 }
 
-case "$(base_images_mode)" in
+case "$mode" in
   pull) pull_all ;;
   offline) provision_offline ;;
 esac
