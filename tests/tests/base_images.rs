@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use howto_harness::{Build, repo_root, unique_tag};
+use howto_harness::{Build, Docker, repo_root, unique_tag};
 use predicates::prelude::*;
 use serial_test::serial;
 use support::{Images, engine, run};
@@ -16,6 +16,17 @@ fn base_images() -> Vec<String> {
     let out =
         duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list").read().expect("base-images.sh --list");
     out.lines().map(str::to_string).collect()
+}
+
+/// The label every stand-in carries (and images built on it inherit).
+const STAND_IN_LABEL: &str = "io.github.rust-container-howto.stand-in";
+
+/// True when the engine takes Docker Hub images from the offline mirror on
+/// loopback that scripts/base-images.sh fills with stand-ins.
+fn served_by_offline_mirror(docker: &Docker) -> bool {
+    docker
+        .output(&["info", "--format", "{{json .RegistryConfig.Mirrors}}"], Duration::from_secs(20))
+        .is_ok_and(|mirrors| mirrors.contains("://127.0.0.1:"))
 }
 
 /// What to run in an image to prove it is what its name says, and what the
@@ -49,6 +60,13 @@ fn each_base_image_builds_and_runs_by_name() {
         .expect("write Dockerfile");
         let tag = unique_tag("base-image");
         images.build(Build::new(context.path().join("Dockerfile"), context.path(), &tag));
+        if served_by_offline_mirror(docker) {
+            let labels = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).labels;
+            assert!(
+                labels.contains_key(STAND_IN_LABEL),
+                "{image}: a stand-in must say so ({STAND_IN_LABEL}): {labels:?}"
+            );
+        }
         let ran = run(&tag, None);
         assert_eq!(ran.exit_code, Some(0), "{image}: `{command}` failed: {}", ran.stderr);
         assert!(ran.stdout.contains(&expected), "{image}: `{command}` printed {:?}, expected {expected:?}", ran.stdout);
