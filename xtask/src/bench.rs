@@ -9,7 +9,7 @@ use howto_harness::{CrateCopy, Docker, Variant};
 
 use crate::chart::{self, Bar, Panel};
 use crate::howto;
-use crate::measure::{self, Progress, Target, TempImages};
+use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
 
 /// A crate the benchmark builds.
@@ -122,7 +122,7 @@ fn bench_target(
     let label = format!("{} {}", krate.name(), target.label());
     let build_args = krate.build_args();
     let pristine = krate.scratch_copy()?;
-    let mut temp = TempImages::new(docker);
+    let mut temp = howto_harness::TempImages::new(docker);
     let mut row = Row { krate, target, size_bytes: 0, cold_secs: Vec::new(), warm_secs: Vec::new() };
     for run in 1..=runs {
         progress.step(&format!("{label}: run {run}/{runs}, cold build …"));

@@ -10,7 +10,7 @@ use howto_harness::{CrateCopy, Docker};
 
 use crate::chart::{self, Bar, Panel};
 use crate::howto;
-use crate::measure::{self, Progress, Target, TempImages};
+use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
 
 /// The HOWTO's edit: `Hello, world!` becomes this.
@@ -109,7 +109,7 @@ fn measure_target(docker: &Docker, target: Target, progress: &mut Progress) -> R
     progress.step(&format!("{label}: warm rebuild after `{GREETING}` → `{EDITED_GREETING}` …"));
     let copy = CrateCopy::new(CONTEXT).map_err(|e| format!("copying {CONTEXT}: {e}"))?;
     measure::edit_greeting(&copy, EDITED_GREETING)?;
-    let mut temp = TempImages::new(docker);
+    let mut temp = howto_harness::TempImages::new(docker);
     let warm_tag = temp.tag(&format!("{}-warm", target.variant.name));
     let warm = docker.build(&target.build(copy.path(), &warm_tag, &[])).map_err(|e| e.to_string())?;
     let warm_output = measure::run_and_check(docker, &warm_tag, target, EDITED_GREETING)?;

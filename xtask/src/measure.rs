@@ -90,10 +90,7 @@ pub fn remove_if_untagged(docker: &Docker, id: &str) {
     }
 }
 
-/// Makes a one-line edit in a scratch copy: `Hello, world!` becomes
-/// `greeting`. A comment with the current time goes at the end of the file
-/// too, so the source is one that BuildKit has never seen: an earlier run's
-/// layers for the same edit must not answer the rebuild from cache.
+/// The HOWTO's one-line edit in a scratch copy (see `CrateCopy::edit_greeting`).
 pub fn edit_greeting(copy: &CrateCopy, greeting: &str) -> Result<(), String> {
     copy.edit_greeting(greeting).map_err(|e| format!("editing the scratch copy's src/main.rs: {e}"))
 }
@@ -106,39 +103,6 @@ pub fn run_and_check(docker: &Docker, tag: &str, target: Target, expected: &str)
         return Err(format!("{tag} printed {output:?}, expected {expected:?}"));
     }
     Ok(output)
-}
-
-/// Images a run made only to measure them, removed when the run ends,
-/// whether it succeeds or fails.
-pub struct TempImages<'a> {
-    docker: &'a Docker,
-    tags: Vec<String>,
-}
-
-impl<'a> TempImages<'a> {
-    pub fn new(docker: &'a Docker) -> TempImages<'a> {
-        TempImages { docker, tags: Vec::new() }
-    }
-
-    /// A fresh tag (`my-project-test:<what>-<pid>-<n>`), to be removed later.
-    pub fn tag(&mut self, what: &str) -> String {
-        let tag = howto_harness::unique_tag(what);
-        self.tags.push(tag.clone());
-        tag
-    }
-
-    /// Removes the images now: a 1.6 GB simple image should not wait for
-    /// the end of the run.
-    pub fn remove_all(&mut self) {
-        self.docker.remove_images(&self.tags);
-        self.tags.clear();
-    }
-}
-
-impl Drop for TempImages<'_> {
-    fn drop(&mut self) {
-        self.remove_all();
-    }
 }
 
 /// `[4/15] dependency-cache: cold build …` on stderr.

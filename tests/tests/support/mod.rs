@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
-use howto_harness::{Build, Docker, Variant, ensure_base_images, unique_tag};
+use howto_harness::{Build, Docker, TempImages, Variant, ensure_base_images};
 use testcontainers::core::WaitFor;
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::runners::SyncRunner;
@@ -28,17 +28,17 @@ pub fn engine() -> Option<&'static Docker> {
 /// Images a test built; removed when it ends, pass or fail.
 pub struct Images {
     pub docker: &'static Docker,
-    tags: Vec<String>,
+    temp: TempImages<'static>,
 }
 
 impl Images {
     pub fn new(docker: &'static Docker) -> Images {
-        Images { docker, tags: Vec::new() }
+        Images { docker, temp: TempImages::new(docker) }
     }
 
     /// Builds, and panics with the tail of the build log if that fails.
     pub fn build(&mut self, build: Build) -> BuildOutput {
-        self.tags.push(build.tag.clone());
+        self.temp.adopt(&build.tag);
         self.docker.build(&build).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -50,7 +50,7 @@ impl Images {
         context: &std::path::Path,
         platform: Option<&str>,
     ) -> (String, BuildOutput) {
-        let tag = unique_tag(variant.name);
+        let tag = howto_harness::unique_tag(variant.name);
         let mut build = Build::new(variant.dockerfile(), context, &tag);
         if let Some(platform) = platform {
             build = build.platform(platform);
@@ -66,13 +66,7 @@ impl Images {
 
     /// Remembers a tag made outside `build` (e.g. a pull) for removal.
     pub fn adopt(&mut self, tag: &str) {
-        self.tags.push(tag.to_string());
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        self.docker.remove_images(&self.tags);
+        self.temp.adopt(tag);
     }
 }
 
