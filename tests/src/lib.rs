@@ -4,6 +4,7 @@
 //! example crate.
 
 pub mod docker;
+pub mod projects;
 pub mod registry;
 pub mod variants;
 
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use docker::{Build, BuildLog, Docker};
+pub use projects::{Binary, PROJECTS, Project};
 pub use variants::{Rebuild, Runtime, VARIANTS, Variant};
 
 /// The repository's root directory.
@@ -93,6 +95,16 @@ pub fn nonce() -> String {
     format!("{}_{nanos}", std::process::id())
 }
 
+/// A time in 2001, older than any build on this machine; each call gives
+/// another second, as real checkouts made at different times would. (Two
+/// contents of one file with the same size and the same time are another
+/// matter: BuildKit's context transfer takes them for the same file.)
+fn old_mtime() -> std::time::SystemTime {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let second = CALLS.fetch_add(1, Ordering::Relaxed) as u64;
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(978_307_200 + second)
+}
+
 /// A scratch copy of a crate (my-project, or a fixture) to edit and build
 /// without touching the repository. Removed on drop.
 pub struct CrateCopy {
@@ -128,12 +140,40 @@ impl CrateCopy {
         std::fs::write(&path, text.replacen(from, to, 1))
     }
 
-    /// The HOWTO's one-line edit: the greeting in src/main.rs becomes `to`.
-    /// A comment with a nonce makes the file new to BuildKit's cache, so a
-    /// repeat of an earlier run's edit cannot come back CACHED.
-    pub fn edit_greeting(&self, to: &str) -> std::io::Result<()> {
-        self.replace("src/main.rs", variants::GREETING, to)?;
-        self.append("src/main.rs", &format!("// edit {}\n", nonce()))
+    /// The HOWTO's one-line edit: the greeting in `file` (a binary's main
+    /// source) becomes `to`. A comment with a nonce makes the file new to
+    /// BuildKit's cache, so a repeat of an earlier run's edit cannot come back
+    /// CACHED.
+    pub fn edit_greeting(&self, file: &str, to: &str) -> std::io::Result<()> {
+        self.replace(file, variants::GREETING, to)?;
+        self.append(file, &format!("// edit {}\n", nonce()))
+    }
+
+    /// Overwrites one file of the copy.
+    pub fn write(&self, file: &str, text: &str) -> std::io::Result<()> {
+        std::fs::write(self.path().join(file), text)
+    }
+
+    /// Gives `file` (relative to the copy) an old modification time, as a
+    /// checkout, an unpacked archive or `cp -p` of older files would.
+    pub fn backdate(&self, file: &str) -> std::io::Result<()> {
+        std::fs::File::options().write(true).open(self.path().join(file))?.set_modified(old_mtime())
+    }
+
+    /// Gives every file of the copy an old modification time.
+    pub fn backdate_all(&self) -> std::io::Result<()> {
+        fn walk(dir: &Path, time: std::time::SystemTime) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                if entry.file_type()?.is_dir() {
+                    walk(&entry.path(), time)?;
+                } else {
+                    std::fs::File::options().write(true).open(entry.path())?.set_modified(time)?;
+                }
+            }
+            Ok(())
+        }
+        walk(self.path(), old_mtime())
     }
 
     /// Appends `text` to one file of the copy.
