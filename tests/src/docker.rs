@@ -192,29 +192,49 @@ impl Docker {
     /// Every path in the image's filesystem (from `docker export` of a
     /// container that is created, never started, and removed).
     pub fn files(&self, image: &str) -> Result<Vec<String>> {
-        let id = self.output(&["create", image], Duration::from_secs(60))?;
-        let listing = run_with_timeout(
-            self.cmd(["export", id.as_str()]).pipe(duct::cmd!("tar", "-t")).stdout_capture().stderr_capture(),
-            Duration::from_secs(120),
-        );
-        self.output(&["rm", "-f", &id], Duration::from_secs(60))?;
-        let listing = listing.map_err(|e| error(format!("docker export {image}: {e}")))?;
-        Ok(String::from_utf8_lossy(&listing.stdout).lines().map(|l| l.trim_end_matches('/').to_string()).collect())
+        let listing = self.in_created_container(image, |id| {
+            (format!("docker export {id} | tar -t"), self.cmd(["export", id]).pipe(duct::cmd!("tar", "-t")))
+        })?;
+        let files: Vec<String> =
+            String::from_utf8_lossy(&listing).lines().map(|l| l.trim_end_matches('/').to_string()).collect();
+        if files.is_empty() {
+            return Err(error(format!("docker export {image}: the image holds no files at all")));
+        }
+        Ok(files)
     }
 
     /// Reads one file out of an image (from a container that is never started).
     pub fn read_file(&self, image: &str, path: &str) -> Result<Vec<u8>> {
+        self.in_created_container(image, |id| {
+            (
+                format!("docker cp {id}:{path} - | tar -xO"),
+                self.cmd(["cp", &format!("{id}:{path}"), "-"]).pipe(duct::cmd!("tar", "-xO")),
+            )
+        })
+    }
+
+    /// Creates a container of `image` (never started), runs the command that
+    /// `command` makes for its id, removes the container, and returns what
+    /// the command printed; a failure names the command and its stderr.
+    fn in_created_container(
+        &self,
+        image: &str,
+        command: impl FnOnce(&str) -> (String, duct::Expression),
+    ) -> Result<Vec<u8>> {
         let id = self.output(&["create", image], Duration::from_secs(60))?;
-        let copied = run_with_timeout(
-            self.cmd(["cp", &format!("{id}:{path}"), "-"])
-                .pipe(duct::cmd!("tar", "-xO"))
-                .stdout_capture()
-                .stderr_capture(),
-            Duration::from_secs(120),
-        );
-        self.output(&["rm", "-f", &id], Duration::from_secs(60))?;
-        let copied = copied.map_err(|e| error(format!("docker cp {image}:{path}: {e}")))?;
-        Ok(copied.stdout)
+        let (shown, expression) = command(&id);
+        let ran = run_with_timeout(expression.stdout_capture().stderr_capture(), Duration::from_secs(120));
+        let removed = self.output(&["rm", "-f", &id], Duration::from_secs(60));
+        let ran = ran.map_err(|e| error(format!("{shown} ({image}): {e}")))?;
+        if !ran.status.success() {
+            return Err(error(format!(
+                "{shown} ({image}) failed ({}): {}",
+                ran.status,
+                String::from_utf8_lossy(&ran.stderr).trim()
+            )));
+        }
+        removed?;
+        Ok(ran.stdout)
     }
 
     /// Removes images by tag; missing ones are not an error.
@@ -291,6 +311,31 @@ pub struct Step {
     pub name: String,
     pub cached: bool,
     pub output: Vec<String>,
+}
+
+/// A crate that cargo compiled during a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    pub name: String,
+    /// From a path (a workspace member or path dependency), not a registry.
+    pub local: bool,
+}
+
+impl Step {
+    /// The crates cargo compiled in this step, read from its
+    /// `Compiling NAME vX.Y.Z` lines; a crate from a path has `(PATH)` after
+    /// its version.
+    pub fn compiled(&self) -> Vec<Compiled> {
+        self.output
+            .iter()
+            .filter_map(|line| {
+                let mut words = line.trim().strip_prefix("Compiling ")?.split_whitespace();
+                let name = words.next()?.to_string();
+                words.next().filter(|version| version.starts_with('v'))?;
+                Some(Compiled { name, local: words.next().is_some_and(|path| path.starts_with('(')) })
+            })
+            .collect()
+    }
 }
 
 impl BuildLog {

@@ -85,6 +85,17 @@ impl Variant {
         format!("dockerfiles/Dockerfile.{}", self.name)
     }
 
+    /// The image of the Dockerfile's first stage: its builder.
+    pub fn builder_image(&self) -> Result<String, String> {
+        let path = crate::repo_root().join(self.dockerfile());
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        text.lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|words| words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")))
+            .and_then(|words| words.into_iter().skip(1).find(|w| !w.starts_with("--")).map(str::to_string))
+            .ok_or_else(|| format!("{}: no FROM line", path.display()))
+    }
+
     /// The tag the HOWTO gives this variant's image (per platform where the
     /// variant is built one platform at a time).
     pub fn tag(&self, platform: Option<&str>) -> String {

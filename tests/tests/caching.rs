@@ -20,7 +20,7 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
         let copy = CrateCopy::new("my-project").expect("copy my-project");
         images.build_variant(variant, copy.path(), platform);
 
-        copy.edit_greeting(EDIT_TO).expect("edit main.rs");
+        copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
         let (tag, rebuilt) = images.build_variant(variant, copy.path(), platform);
         let log = &rebuilt.log;
         let build =
@@ -88,7 +88,7 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
     };
     images.build(build());
 
-    copy.edit_greeting(EDIT_TO).expect("edit main.rs");
+    copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
     let rebuilt = images.build(build());
     let step = rebuilt.log.step("cargo build").expect("a cargo build step");
     assert!(!step.cached, "the cargo build step must run again after the edit");

@@ -107,3 +107,68 @@ fn the_static_image_is_its_binary_and_within_budget() {
         "static image ({size} B) is more than 10% over its binary ({binary} B)"
     );
 }
+
+/// The newest `GLIBC_x.y` symbol version an ELF binary needs, as `readelf`
+/// lists its version needs; `None` for a binary that needs no glibc at all.
+fn newest_glibc_needed(binary: &[u8]) -> Option<Vec<u32>> {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), binary).expect("write the binary");
+    let out = duct::cmd!("readelf", "--version-info", "--wide", file.path())
+        .stderr_to_stdout()
+        .unchecked()
+        .stdout_capture()
+        .run()
+        .expect("readelf runs (Debian's binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "readelf failed: {text}");
+    text.split(|c: char| c.is_whitespace())
+        .filter_map(|word| word.strip_prefix("GLIBC_"))
+        .filter_map(|version| version.split('.').map(|n| n.parse::<u32>().ok()).collect::<Option<Vec<u32>>>())
+        .max()
+}
+
+/// The glibc of an image, from `getconf GNU_LIBC_VERSION` (`glibc 2.41`).
+fn runtime_glibc(docker: &howto_harness::Docker, tag: &str, platform: Option<&str>) -> Vec<u32> {
+    let mut args = vec!["run", "--rm", "--entrypoint", "getconf"];
+    if let Some(platform) = platform {
+        args.extend(["--platform", platform]);
+    }
+    args.extend([tag, "GNU_LIBC_VERSION"]);
+    let out = docker.output(&args, std::time::Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"));
+    let version = out.strip_prefix("glibc ").unwrap_or_else(|| panic!("{tag}: getconf said {out:?}"));
+    version.split('.').map(|n| n.parse().unwrap_or_else(|_| panic!("{tag}: glibc {version:?}"))).collect()
+}
+
+fn dotted(version: &[u32]) -> String {
+    version.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// A binary linked against a newer glibc than its runtime image has stops
+/// at once with "GLIBC_x.y not found": why every builder and runtime here
+/// are the same Debian release.
+#[test]
+#[serial]
+fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
+    let Some(docker) = engine() else { return };
+    for (variant, platform) in builds() {
+        let name = variant.tag(platform);
+        let mut images = Images::new(docker);
+        let (tag, _) = images.build_howto_variant(variant, platform);
+        let entrypoint = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).entrypoint;
+        let path = entrypoint.first().unwrap_or_else(|| panic!("{name}: no entrypoint"));
+        let binary = docker.read_file(&tag, path).unwrap_or_else(|e| panic!("{e}"));
+        let needed = newest_glibc_needed(&binary);
+        if variant.runtime == Runtime::Scratch {
+            assert_eq!(needed, None, "{name}: the static binary needs a glibc, and scratch has none");
+            continue;
+        }
+        let needed = needed.unwrap_or_else(|| panic!("{name}: {path} needs no GLIBC_ version: is it dynamic?"));
+        let have = runtime_glibc(docker, &tag, platform);
+        assert!(
+            needed <= have,
+            "{name}: {path} needs GLIBC_{} but its runtime has glibc {}",
+            dotted(&needed),
+            dotted(&have)
+        );
+    }
+}

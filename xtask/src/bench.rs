@@ -3,76 +3,27 @@
 //! tree, where caching the dependencies is what the variants are about.
 
 use std::path::Path;
+use std::time::Duration;
 
-use howto_harness::variants::GREETING;
-use howto_harness::{CrateCopy, Docker, Variant};
+use howto_harness::{Docker, Project, Variant};
 
 use crate::chart::{self, Bar, Panel};
 use crate::howto;
 use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
 
-/// A crate the benchmark builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crate {
-    MyProject,
-    DepsHeavy,
-}
-
-impl Crate {
-    pub const ALL: [Crate; 2] = [Crate::MyProject, Crate::DepsHeavy];
-
-    pub fn named(name: &str) -> Option<Crate> {
-        Crate::ALL.into_iter().find(|c| c.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Crate::MyProject => "my-project",
-            Crate::DepsHeavy => "deps-heavy",
-        }
-    }
-
-    /// Relative to the repository root.
-    fn source(self) -> &'static str {
-        match self {
-            Crate::MyProject => "my-project",
-            Crate::DepsHeavy => "fixtures/deps-heavy",
-        }
-    }
-
-    /// The Dockerfiles name the binary after `APP_NAME`, my-project's by default.
-    fn build_args(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            Crate::MyProject => vec![],
-            Crate::DepsHeavy => vec![("APP_NAME", "deps-heavy")],
-        }
-    }
-
-    /// A scratch copy every Dockerfile can build. The fixture gets
-    /// my-project's scripts/ (the multi-platform and static builders copy
-    /// scripts/build_dist_release.sh from the context) rather than a copy of
-    /// its own that could drift.
-    fn scratch_copy(self) -> Result<CrateCopy, String> {
-        let copy = CrateCopy::new(self.source()).map_err(|e| format!("copying {}: {e}", self.source()))?;
-        if self != Crate::MyProject {
-            copy.add_dir("my-project/scripts", "scripts")
-                .map_err(|e| format!("copying my-project/scripts into the scratch copy: {e}"))?;
-        }
-        Ok(copy)
-    }
-}
-
 pub struct Options {
     pub runs: usize,
-    pub crates: Vec<Crate>,
+    pub projects: Vec<&'static Project>,
     /// Only this variant (all when `None`).
     pub variant: Option<&'static Variant>,
 }
 
 /// What one crate and target measured over all runs.
 struct Row {
-    krate: Crate,
+    /// Medians of the crate's rebuild bound (see `measure_bound`).
+    bound_secs: Option<f64>,
+    project: &'static Project,
     target: Target,
     size_bytes: u64,
     cold_secs: Vec<f64>,
@@ -82,15 +33,20 @@ struct Row {
 pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let targets: Vec<Target> =
         Target::all().into_iter().filter(|t| options.variant.is_none_or(|v| v.name == t.variant.name)).collect();
-    let builds = options.crates.len() * targets.len() * options.runs * 2;
-    let mut progress = Progress::new(2 + builds + 1);
+    let builds = options.projects.len() * targets.len() * options.runs * 2;
+    let mut progress = Progress::new(2 + options.projects.len() + builds + 1);
 
     let (docker, engine_version) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
-    for &krate in &options.crates {
+    for &project in &options.projects {
+        progress.step(&format!("{}: the rebuild bound, {} runs …", project.name, options.runs));
+        let bound = measure_bound(&docker, project, options.runs)?;
+        progress.note(&format!("median {:.1}s", report::median(&bound)));
         for &target in &targets {
-            rows.push(bench_target(&docker, krate, target, options.runs, &mut progress)?);
+            let mut row = bench_target(&docker, project, target, options.runs, &mut progress)?;
+            row.bound_secs = Some(report::median(&bound));
+            rows.push(row);
         }
     }
 
@@ -114,37 +70,95 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
 /// after an edit that no earlier run made.
 fn bench_target(
     docker: &Docker,
-    krate: Crate,
+    project: &'static Project,
     target: Target,
     runs: usize,
     progress: &mut Progress,
 ) -> Result<Row, String> {
-    let label = format!("{} {}", krate.name(), target.label());
-    let build_args = krate.build_args();
-    let pristine = krate.scratch_copy()?;
+    let label = format!("{} {}", project.name, target.label());
+    let binary = project.main_binary();
+    let build_args = binary.build_args();
+    let copy =
+        |what: &str| project.scratch_copy().map_err(|e| format!("copying {} for the {what}: {e}", project.source));
+    let pristine = copy("cold build")?;
     let mut temp = howto_harness::TempImages::new(docker);
-    let mut row = Row { krate, target, size_bytes: 0, cold_secs: Vec::new(), warm_secs: Vec::new() };
+    let mut row =
+        Row { bound_secs: None, project, target, size_bytes: 0, cold_secs: Vec::new(), warm_secs: Vec::new() };
     for run in 1..=runs {
         progress.step(&format!("{label}: run {run}/{runs}, cold build …"));
-        let cold_tag = temp.tag(&format!("bench-{}-{}-cold", krate.name(), target.variant.name));
+        let cold_tag = temp.tag(&format!("bench-{}-{}-cold", project.name, target.variant.name));
         let cold = measure::cold_build(docker, target, target.build(pristine.path(), &cold_tag, &build_args))?;
-        measure::run_and_check(docker, &cold_tag, target, GREETING)?;
+        measure::run_and_check(docker, &cold_tag, target, &project.default_output(binary))?;
         row.size_bytes = docker.inspect(&cold_tag).map_err(|e| e.to_string())?.size;
         row.cold_secs.push(report::seconds(cold.elapsed));
         progress.note(&format!("{:.1}s", cold.elapsed.as_secs_f64()));
 
         progress.step(&format!("{label}: run {run}/{runs}, warm rebuild after a one-line edit …"));
         let greeting = format!("Hello, bench run {run}!");
-        let edited = krate.scratch_copy()?;
-        measure::edit_greeting(&edited, &greeting)?;
-        let warm_tag = temp.tag(&format!("bench-{}-{}-warm", krate.name(), target.variant.name));
+        let edited = copy("warm rebuild")?;
+        measure::edit_greeting(&edited, binary, &greeting)?;
+        let warm_tag = temp.tag(&format!("bench-{}-{}-warm", project.name, target.variant.name));
         let warm = docker.build(&target.build(edited.path(), &warm_tag, &build_args)).map_err(|e| e.to_string())?;
-        measure::run_and_check(docker, &warm_tag, target, &greeting)?;
+        let message = project.build_input.map_or("", |input| input.message);
+        measure::run_and_check(docker, &warm_tag, target, &(binary.prints)(&greeting, message))?;
         row.warm_secs.push(report::seconds(warm.elapsed));
         progress.note(&format!("{:.1}s", warm.elapsed.as_secs_f64()));
         temp.remove_all();
     }
     Ok(row)
+}
+
+/// The least a rebuild after the one-line edit can cost: plain
+/// `cargo build --release` with a warm target/ (no Docker layers, no cache
+/// to restore), in the builder image that multistage uses, timed inside the
+/// container. `runs` times, each on a fresh copy: a warm-up build, the same
+/// edit as the benchmark's, then the timed build.
+fn measure_bound(docker: &Docker, project: &Project, runs: usize) -> Result<Vec<f64>, String> {
+    let image = Variant::named("multistage").ok_or("no multistage variant")?.builder_image()?;
+    let binary = project.main_binary();
+    let mut secs = Vec::new();
+    for run in 1..=runs {
+        let copy = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
+        let cargo_home = tempfile::tempdir().map_err(|e| format!("a temporary CARGO_HOME: {e}"))?;
+        let user = format!("{}:{}", user_id("-u")?, user_id("-g")?);
+        let cargo = |script: &str| {
+            let volumes =
+                [format!("{}:/src", copy.path().display()), format!("{}:/cargo", cargo_home.path().display())];
+            let args = [
+                "run",
+                "--rm",
+                "--user",
+                &user,
+                "-e",
+                "CARGO_HOME=/cargo",
+                "-v",
+                &volumes[0],
+                "-v",
+                &volumes[1],
+                "-w",
+                "/src",
+                &image,
+                "sh",
+                "-c",
+                script,
+            ];
+            docker.output(&args, Duration::from_secs(30 * 60)).map_err(|e| e.to_string())
+        };
+        cargo("cargo build --release --locked --quiet")?;
+        measure::edit_greeting(&copy, binary, &format!("Hello, bench run {run}!"))?;
+        let nanos = cargo(
+            "start=$(date +%s%N) && cargo build --release --locked --quiet && echo $(( $(date +%s%N) - start ))",
+        )?;
+        let nanos: f64 = nanos.trim().parse().map_err(|_| format!("the timed build printed {nanos:?}"))?;
+        secs.push(nanos / 1e9);
+    }
+    Ok(secs)
+}
+
+/// `id -u` or `id -g`: the bound's builds write into the scratch copy as the
+/// user who runs the benchmark, so the copy can be removed afterwards.
+fn user_id(flag: &str) -> Result<String, String> {
+    duct::cmd!("id", flag).read().map_err(|e| format!("id {flag}: {e}"))
 }
 
 fn bench_table(rows: &[Row]) -> Table {
@@ -161,18 +175,24 @@ fn bench_table(rows: &[Row]) -> Table {
             "warm median (s)",
             "warm min–max (s)",
             "warm vs multistage",
+            "bound (s)",
+            "warm / bound",
         ],
         rows: rows
             .iter()
             .map(|row| {
                 vec![
-                    format!("{} / {}", row.krate.name(), row.target.label()),
+                    format!("{} / {}", row.project.name, row.target.label()),
                     report::format_mb(report::megabytes(row.size_bytes)),
                     report::format_seconds(report::median(&row.cold_secs)),
                     range(&row.cold_secs),
                     report::format_seconds(report::median(&row.warm_secs)),
                     range(&row.warm_secs),
                     warm_ratio(rows, row).map_or("–".to_string(), |r| format!("{r:.2}×")),
+                    row.bound_secs.map_or("–".to_string(), report::format_seconds),
+                    row.bound_secs
+                        .filter(|b| *b > 0.0)
+                        .map_or("–".to_string(), |b| format!("{:.2}×", report::median(&row.warm_secs) / b)),
                 ]
             })
             .collect(),
@@ -182,24 +202,25 @@ fn bench_table(rows: &[Row]) -> Table {
 /// The row's warm median over multistage's, for the same crate: below 1, the
 /// variant's caching pays off; `None` if multistage was not measured.
 fn warm_ratio(rows: &[Row], row: &Row) -> Option<f64> {
-    let multistage = rows.iter().find(|r| r.krate == row.krate && r.target.variant.name == "multistage")?;
+    let multistage =
+        rows.iter().find(|r| r.project.name == row.project.name && r.target.variant.name == "multistage")?;
     let base = report::median(&multistage.warm_secs);
     (base > 0.0).then(|| report::median(&row.warm_secs) / base)
 }
 
 /// One panel per crate: warm rebuild medians with their min–max.
 fn chart_panels(rows: &[Row]) -> Vec<Panel> {
-    let mut crates: Vec<Crate> = rows.iter().map(|r| r.krate).collect();
-    crates.dedup();
-    crates
+    let mut projects: Vec<&Project> = rows.iter().map(|r| r.project).collect();
+    projects.dedup_by_key(|p| p.name);
+    projects
         .into_iter()
-        .map(|krate| Panel {
-            title: format!("Warm rebuild after a one-line edit: {}", krate.name()),
+        .map(|project| Panel {
+            title: format!("Warm rebuild after a one-line edit: {}", project.name),
             axis: "seconds (median, min–max)".into(),
             log_scale: false,
             bars: rows
                 .iter()
-                .filter(|r| r.krate == krate)
+                .filter(|r| r.project.name == project.name)
                 .map(|r| Bar {
                     label: r.target.label(),
                     value: report::median(&r.warm_secs),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{CONTEXT, GREETING, IMAGE};
-use howto_harness::{CrateCopy, Docker};
+use howto_harness::{CrateCopy, Docker, PROJECTS};
 
 use crate::chart::{self, Bar, Panel};
 use crate::howto;
@@ -108,7 +108,7 @@ fn measure_target(docker: &Docker, target: Target, progress: &mut Progress) -> R
 
     progress.step(&format!("{label}: warm rebuild after `{GREETING}` → `{EDITED_GREETING}` …"));
     let copy = CrateCopy::new(CONTEXT).map_err(|e| format!("copying {CONTEXT}: {e}"))?;
-    measure::edit_greeting(&copy, EDITED_GREETING)?;
+    measure::edit_greeting(&copy, PROJECTS[0].main_binary(), EDITED_GREETING)?;
     let mut temp = howto_harness::TempImages::new(docker);
     let warm_tag = temp.tag(&format!("{}-warm", target.variant.name));
     let warm = docker.build(&target.build(copy.path(), &warm_tag, &[])).map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ mod report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use howto_harness::{Variant, repo_root};
+use howto_harness::{PROJECTS, Project, Variant, repo_root};
 
 const USAGE: &str = "\
 usage: cargo xtask <command> [options]
@@ -29,7 +29,8 @@ options:
                                       repository root); the charts always go to
                                       docs/ at the root, where its links point
   --runs N                            bench: runs per variant (default: 3)
-  --crate my-project|deps-heavy|all   bench: which crate(s) (default: all)
+  --crate NAME|all                    bench: which crate(s): my-project,
+                                      deps-heavy, workspace (default: all)
   --variant NAME                      bench: only this variant (default: all)";
 
 /// What the command line asked for.
@@ -75,7 +76,7 @@ fn parse(args: Vec<String>) -> Result<Invocation, String> {
     let command = args.next().ok_or("no command given")?;
     let mut howto = repo_root().join("HOWTO.md");
     let mut runs = 3;
-    let mut crates = bench::Crate::ALL.to_vec();
+    let mut projects = PROJECTS.iter().collect::<Vec<_>>();
     let mut variant = None;
     let mut bench_only = Vec::new();
     while let Some(flag) = args.next() {
@@ -83,7 +84,7 @@ fn parse(args: Vec<String>) -> Result<Invocation, String> {
         match flag.as_str() {
             "--howto" => howto = PathBuf::from(value()?),
             "--runs" => runs = parse_runs(&value()?)?,
-            "--crate" => crates = parse_crates(&value()?)?,
+            "--crate" => projects = parse_projects(&value()?)?,
             "--variant" => variant = Some(parse_variant(&value()?)?),
             "-h" | "--help" => return Ok(Invocation { command: Command::Help, howto }),
             other => return Err(format!("unknown option {other:?}")),
@@ -97,7 +98,7 @@ fn parse(args: Vec<String>) -> Result<Invocation, String> {
             Some(flag) => return Err(format!("{flag} is an option of bench, not of demo")),
             None => Command::Demo,
         },
-        "bench" => Command::Bench(bench::Options { runs, crates, variant }),
+        "bench" => Command::Bench(bench::Options { runs, projects, variant }),
         "help" | "-h" | "--help" => Command::Help,
         other => return Err(format!("unknown command {other:?}")),
     };
@@ -111,13 +112,14 @@ fn parse_runs(value: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_crates(value: &str) -> Result<Vec<bench::Crate>, String> {
+fn parse_projects(value: &str) -> Result<Vec<&'static Project>, String> {
     if value == "all" {
-        return Ok(bench::Crate::ALL.to_vec());
+        return Ok(PROJECTS.iter().collect());
     }
-    bench::Crate::named(value)
-        .map(|c| vec![c])
-        .ok_or_else(|| format!("--crate takes my-project, deps-heavy or all, not {value:?}"))
+    Project::named(value).map(|p| vec![p]).ok_or_else(|| {
+        let names: Vec<&str> = PROJECTS.iter().map(|p| p.name).collect();
+        format!("--crate takes one of {} or all, not {value:?}", names.join(", "))
+    })
 }
 
 fn parse_variant(value: &str) -> Result<&'static Variant, String> {
@@ -138,7 +140,9 @@ mod tests {
     #[test]
     fn bench_defaults_to_three_runs_of_everything() {
         let Command::Bench(options) = parse(args("bench")).unwrap().command else { panic!("not bench") };
-        assert_eq!((options.runs, options.crates, options.variant), (3, bench::Crate::ALL.to_vec(), None));
+        assert_eq!(options.runs, 3);
+        assert_eq!(options.projects.len(), PROJECTS.len());
+        assert!(options.variant.is_none());
     }
 
     #[test]
@@ -146,7 +150,7 @@ mod tests {
         let parsed = parse(args("bench --runs 1 --crate deps-heavy --variant multistage --howto /tmp/H.md")).unwrap();
         let Command::Bench(options) = parsed.command else { panic!("not bench") };
         assert_eq!(options.runs, 1);
-        assert_eq!(options.crates, vec![bench::Crate::DepsHeavy]);
+        assert_eq!(options.projects.iter().map(|p| p.name).collect::<Vec<_>>(), ["deps-heavy"]);
         assert_eq!(options.variant.map(|v| v.name), Some("multistage"));
         assert_eq!(parsed.howto, PathBuf::from("/tmp/H.md"));
     }
@@ -159,7 +163,7 @@ mod tests {
             ("bench --runs 0", "at least 1"),
             ("bench --runs three", "\"three\""),
             ("bench --runs", "--runs needs a value"),
-            ("bench --crate serde", "my-project, deps-heavy or all"),
+            ("bench --crate serde", "one of my-project, deps-heavy, workspace or all"),
             ("bench --variant alpine", "one of simple, multistage"),
             ("bench --fast", "unknown option \"--fast\""),
             ("demo --runs 2", "an option of bench"),

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
-use howto_harness::{Build, CrateCopy, Docker, Rebuild, Variant};
+use howto_harness::{Binary, Build, CrateCopy, Docker, Rebuild, Variant};
 
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).
@@ -91,8 +91,8 @@ pub fn remove_if_untagged(docker: &Docker, id: &str) {
 }
 
 /// The HOWTO's one-line edit in a scratch copy (see `CrateCopy::edit_greeting`).
-pub fn edit_greeting(copy: &CrateCopy, greeting: &str) -> Result<(), String> {
-    copy.edit_greeting(greeting).map_err(|e| format!("editing the scratch copy's src/main.rs: {e}"))
+pub fn edit_greeting(copy: &CrateCopy, binary: &Binary, greeting: &str) -> Result<(), String> {
+    copy.edit_greeting(binary.main, greeting).map_err(|e| format!("editing the scratch copy's {}: {e}", binary.main))
 }
 
 /// Runs an image and checks that it printed what it should: a measurement

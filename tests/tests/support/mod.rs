@@ -50,10 +50,24 @@ impl Images {
         context: &std::path::Path,
         platform: Option<&str>,
     ) -> (String, BuildOutput) {
+        self.build_binary(variant, context, platform, &[])
+    }
+
+    /// Like `build_variant`, with build arguments (e.g. a binary's `APP_NAME`).
+    pub fn build_binary(
+        &mut self,
+        variant: &Variant,
+        context: &std::path::Path,
+        platform: Option<&str>,
+        build_args: &[(&str, &str)],
+    ) -> (String, BuildOutput) {
         let tag = howto_harness::unique_tag(variant.name);
         let mut build = Build::new(variant.dockerfile(), context, &tag);
         if let Some(platform) = platform {
             build = build.platform(platform);
+        }
+        for (key, value) in build_args {
+            build = build.build_arg(key, value);
         }
         let output = self.build(build);
         (tag, output)

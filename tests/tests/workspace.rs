@@ -1,0 +1,110 @@
+//! The workspace fixture is shaped like a real service repository: two
+//! binaries, a library both use as a path dependency, crates.io
+//! dependencies, and a build script that turns a file of the build context
+//! into code. Every variant builds each binary with build arguments alone,
+//! and rebuilds no more than it promises, as cargo's own output shows.
+
+mod support;
+
+use howto_harness::docker::{BuildOutput, Compiled};
+use howto_harness::variants::builds;
+use howto_harness::{Binary, Project, Rebuild, nonce};
+use serial_test::serial;
+use support::{Images, assert_prints, engine};
+
+fn workspace() -> &'static Project {
+    Project::named("workspace").expect("the workspace fixture in the table")
+}
+
+/// Every crate cargo compiled in any step of a build that followed an edit
+/// (cook included, should it run again).
+fn compiled_after_an_edit(name: &str, output: &BuildOutput) -> Vec<Compiled> {
+    let log = &output.log;
+    let step = log.step("cargo build").unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
+    assert!(!step.cached, "{name}: the cargo build step must run again after an edit:\n{}", log.tail(40));
+    log.steps().iter().flat_map(|step| step.compiled()).collect()
+}
+
+#[test]
+#[serial]
+fn every_variant_builds_each_binary_with_build_arguments_only() {
+    let Some(docker) = engine() else { return };
+    let project = workspace();
+    let copy = project.scratch_copy().expect("copy the workspace");
+    for (variant, platform) in builds() {
+        let mut images = Images::new(docker);
+        for binary in project.binaries {
+            let (tag, _) = images.build_binary(variant, copy.path(), platform, &binary.build_args());
+            assert_prints(&tag, platform, &project.default_output(binary));
+        }
+    }
+}
+
+/// One scenario per variant, on one scratch copy, each step building on the
+/// last: an edit to one binary, a version bump in a member, an edit to the
+/// build script's input with an old file time.
+#[test]
+#[serial]
+fn each_variant_rebuilds_only_what_it_promises() {
+    let Some(docker) = engine() else { return };
+    let project = workspace();
+    let greet: &Binary = project.main_binary();
+    let message_file = project.build_input.expect("the workspace has a build input").file;
+    for (variant, platform) in builds() {
+        let name = variant.tag(platform);
+        let mut images = Images::new(docker);
+        let copy = project.scratch_copy().expect("copy the workspace");
+        let mut build = || images.build_binary(variant, copy.path(), platform, &greet.build_args());
+        build();
+
+        // 1. An edit to one binary crate.
+        let edited = format!("Hello, {}!", nonce());
+        copy.edit_greeting(greet.main, &edited).expect("edit greet");
+        let (tag, output) = build();
+        let compiled = compiled_after_an_edit(&name, &output);
+        let names = |all: &[Compiled]| all.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let registry: Vec<&Compiled> = compiled.iter().filter(|c| !c.local).collect();
+        match variant.rebuild {
+            Rebuild::Everything => assert!(
+                !registry.is_empty(),
+                "{name}: without a dependency cache every crates.io crate compiles again, but cargo compiled only {:?}",
+                names(&compiled)
+            ),
+            Rebuild::CachedStep(_) => {
+                assert!(registry.is_empty(), "{name}: compiled crates.io crates after a source edit: {registry:?}")
+            }
+            Rebuild::CacheMount => assert_eq!(
+                names(&compiled),
+                ["greet"],
+                "{name}: after an edit to greet, cargo should compile greet alone"
+            ),
+        }
+        let message = project.build_input.map(|input| input.message).unwrap_or_default();
+        assert_prints(&tag, platform, &(greet.prints)(&edited, message));
+
+        // 2. A version bump in a member: the dependencies are what they were.
+        bump_count_version(&copy);
+        let (tag, output) = build();
+        if let Rebuild::CachedStep(step) = variant.rebuild {
+            let log = &output.log;
+            let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
+            assert!(cook.cached, "{name}: a member's version bump must not run `{step}` again:\n{}", log.tail(40));
+        }
+        assert_prints(&tag, platform, &(greet.prints)(&edited, message));
+
+        // 3. The build script's input, edited, with a time older than any build.
+        let new_message = format!("Edited message {}", nonce());
+        copy.write(message_file, &format!("{new_message}\n")).expect("edit the message");
+        copy.backdate(message_file).expect("backdate the message");
+        let (tag, _) = build();
+        assert_prints(&tag, platform, &(greet.prints)(&edited, &new_message));
+    }
+}
+
+/// count 0.1.0 becomes 0.2.0, in its manifest and in Cargo.lock, as
+/// `cargo set-version` would leave them.
+fn bump_count_version(copy: &howto_harness::CrateCopy) {
+    copy.replace("crates/count/Cargo.toml", "version = \"0.1.0\"", "version = \"0.2.0\"").expect("bump count");
+    copy.replace("Cargo.lock", "name = \"count\"\nversion = \"0.1.0\"", "name = \"count\"\nversion = \"0.2.0\"")
+        .expect("bump count in Cargo.lock");
+}
