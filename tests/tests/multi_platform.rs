@@ -20,9 +20,10 @@ fn elf_machine(binary: &[u8]) -> u16 {
 }
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn each_architecture_gets_its_own_binary() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     let mut images = Images::new(docker);
     for (platform, machine) in [("linux/amd64", 0x3e_u16), ("linux/arm64", 0xb7)] {
         let (tag, _) = images.build_howto_variant(multi_platform(), Some(platform));
@@ -35,9 +36,10 @@ fn each_architecture_gets_its_own_binary() {
 }
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn both_architectures_share_one_tag_in_a_manifest_list() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
     let mut images = Images::new(docker);
     let list = format!("{}/my-project:multi-platform", registry.address);

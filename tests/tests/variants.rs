@@ -17,9 +17,10 @@ const BUILD_TOOLS: &[&str] =
     &["usr/local/cargo/bin/cargo", "usr/bin/cargo", "usr/bin/rustc", "usr/bin/gcc", "usr/bin/cc"];
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn every_variant_builds_and_prints_hello_world() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     for (variant, platform) in builds() {
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
@@ -28,9 +29,10 @@ fn every_variant_builds_and_prints_hello_world() {
 }
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn runtime_images_hold_the_binary_and_run_as_non_root() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     for (variant, platform) in builds() {
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
@@ -72,9 +74,10 @@ fn is_container_plumbing(path: &str) -> bool {
 }
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn multistage_is_a_fraction_of_simple_and_cargo_chef_costs_nothing() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     let mut images = Images::new(docker);
     let mut size = |name: &str| {
         let variant = Variant::named(name).expect("variant in the table");
@@ -94,9 +97,10 @@ fn multistage_is_a_fraction_of_simple_and_cargo_chef_costs_nothing() {
 }
 
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn the_static_image_is_its_binary_and_within_budget() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     let mut images = Images::new(docker);
     let (tag, _) = images.build_howto_variant(Variant::named("static").expect("static variant"), None);
     let size = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size;
@@ -147,9 +151,10 @@ fn dotted(version: &[u32]) -> String {
 /// at once with "GLIBC_x.y not found": why every builder and runtime here
 /// are the same Debian release.
 #[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
 fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
-    let Some(docker) = engine() else { return };
+    let docker = engine();
     for (variant, platform) in builds() {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
