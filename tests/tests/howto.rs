@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use howto_harness::variants::builds;
-use howto_harness::{VARIANTS, repo_root};
+use howto_harness::{PROJECTS, VARIANTS, repo_root};
 
 /// A fenced code block: its info string, its lines, and the `<!-- file: … -->`
 /// comment right above it, if any.
@@ -81,8 +81,24 @@ fn every_dockerfile_excerpt_is_made_of_real_lines() {
 #[test]
 fn every_build_and_run_command_is_one_the_harness_runs() {
     let howto = read("HOWTO.md");
-    let known: BTreeSet<String> =
+    let mut known: BTreeSet<String> =
         builds().map(|(v, _)| v).flat_map(|v| v.build_commands().into_iter().chain(v.run_commands())).collect();
+    // A fixture's binary, built with the build arguments the harness passes
+    // for it (from a scratch copy of the same directory).
+    for project in PROJECTS.iter().filter(|p| p.source.starts_with("fixtures/")) {
+        for binary in project.binaries {
+            let args: Vec<String> = binary.build_args().iter().map(|(k, v)| format!("--build-arg {k}={v}")).collect();
+            for variant in VARIANTS.iter().filter(|v| v.platforms.is_empty()) {
+                known.insert(format!(
+                    "docker build -f {} {} -t {} {}",
+                    variant.dockerfile(),
+                    args.join(" "),
+                    binary.name,
+                    project.source
+                ));
+            }
+        }
+    }
     let mut seen = BTreeSet::new();
     for block in blocks(&howto).iter().filter(|b| matches!(b.lang.as_str(), "bash" | "sh" | "console" | "shell")) {
         for line in block.text.lines().map(|l| l.trim().trim_start_matches("$ ")) {
