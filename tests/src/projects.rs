@@ -99,22 +99,51 @@ impl Project {
         (binary.prints)(GREETING, self.build_input.map_or("", |input| input.message))
     }
 
-    /// A scratch copy that every Dockerfile can build. Fixtures get
-    /// my-project's scripts/ (the multi-platform and static builders copy
-    /// scripts/build_dist_release.sh from the context) rather than a copy of
-    /// their own that could drift.
+    /// A scratch copy that every Dockerfile can build (see [`scratch_copy`]).
     pub fn scratch_copy(&self) -> std::io::Result<CrateCopy> {
-        let copy = CrateCopy::new(self.source)?;
-        if self.source != "my-project" {
-            copy.add_dir("my-project/scripts", "scripts")?;
-        }
-        Ok(copy)
+        scratch_copy(self.source)
     }
+}
+
+/// A scratch copy of `source` (relative to the repository root) that every
+/// Dockerfile can build: a fixture gets my-project's scripts/ (the
+/// multi-platform and static builders copy scripts/build_dist_release.sh from
+/// the context) rather than a copy of its own that could drift.
+pub fn scratch_copy(source: &str) -> std::io::Result<CrateCopy> {
+    let copy = CrateCopy::new(source)?;
+    if source != "my-project" {
+        copy.add_dir("my-project/scripts", "scripts")?;
+    }
+    Ok(copy)
 }
 
 impl Binary {
     /// The `--build-arg`s that select this binary (none for the default).
     pub fn build_args(&self) -> Vec<(&'static str, &'static str)> {
         if self.name == "my-project" { Vec::new() } else { vec![("APP_NAME", self.name)] }
+    }
+}
+
+/// The fixture that links native code: `tls-openssl` links the system's
+/// OpenSSL, `tls-ring` compiles ring's C and assembly. Each fetches an
+/// `https://` URL given as its argument and prints the body.
+pub mod native {
+    use crate::Runtime;
+
+    /// Relative to the repository root.
+    pub const SOURCE: &str = "fixtures/native";
+    pub const BINARIES: [&str; 2] = ["tls-openssl", "tls-ring"];
+
+    /// The build arguments HOWTO.md gives for a crate that uses openssl-sys.
+    /// A static binary links OpenSSL's static libraries, and with them those
+    /// of the compression libraries Debian's OpenSSL uses.
+    pub fn build_args(runtime: Runtime) -> Vec<(&'static str, &'static str)> {
+        match runtime {
+            Runtime::Scratch => vec![("BUILD_PACKAGES", "libssl-dev libzstd-dev zlib1g-dev pkg-config")],
+            Runtime::Toolchain => vec![("BUILD_PACKAGES", "libssl-dev pkg-config")],
+            Runtime::DebianSlim => {
+                vec![("BUILD_PACKAGES", "libssl-dev pkg-config"), ("RUNTIME_PACKAGES", "libssl3t64")]
+            }
+        }
     }
 }

@@ -64,10 +64,6 @@ pub const IMAGE: &str = "my-project";
 pub const CONTEXT: &str = "my-project";
 /// What every variant's program prints.
 pub const GREETING: &str = "Hello, world!";
-/// The static image's size budget, in bytes. Measured: a stripped
-/// `+crt-static` glibc hello world is about 1.2 MB; musl (where rustup can add
-/// its std) would be smaller, but the offline toolchain here has no musl std.
-pub const STATIC_IMAGE_BUDGET: u64 = 1_250_000;
 
 impl Variant {
     pub fn named(name: &str) -> Option<&'static Variant> {

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use howto_harness::projects::native;
 use howto_harness::variants::builds;
-use howto_harness::{PROJECTS, VARIANTS, repo_root};
+use howto_harness::{PROJECTS, VARIANTS, Variant, repo_root};
 
 /// A fenced code block: its info string, its lines, and the `<!-- file: … -->`
 /// comment right above it, if any.
@@ -84,19 +85,19 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
     let mut known: BTreeSet<String> =
         builds().map(|(v, _)| v).flat_map(|v| v.build_commands().into_iter().chain(v.run_commands())).collect();
     // A fixture's binary, built with the build arguments the harness passes
-    // for it (from a scratch copy of the same directory).
+    // for it (from a scratch copy of the same directory), in the order the
+    // harness passes them.
     for project in PROJECTS.iter().filter(|p| p.source.starts_with("fixtures/")) {
         for binary in project.binaries {
-            let args: Vec<String> = binary.build_args().iter().map(|(k, v)| format!("--build-arg {k}={v}")).collect();
             for variant in VARIANTS.iter().filter(|v| v.platforms.is_empty()) {
-                known.insert(format!(
-                    "docker build -f {} {} -t {} {}",
-                    variant.dockerfile(),
-                    args.join(" "),
-                    binary.name,
-                    project.source
-                ));
+                known.insert(build_command(variant, project.source, binary.name, binary.build_args()));
             }
+        }
+    }
+    for binary in native::BINARIES {
+        for variant in VARIANTS.iter().filter(|v| v.platforms.is_empty()) {
+            let args = [native::build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+            known.insert(build_command(variant, native::SOURCE, binary, args));
         }
     }
     let mut seen = BTreeSet::new();
@@ -139,6 +140,7 @@ fn every_generated_region_was_filled_by_the_main_job() {
         "rebuild-cache-mount",
         "manifest",
         "bench",
+        "sizes",
     ] {
         let open = format!("<!-- generated:{name} -->");
         let close = format!("<!-- /generated:{name} -->");
@@ -179,4 +181,21 @@ fn readme_links_the_howto_and_ci_runs_its_test_command() {
         read(".ci/run").lines().any(|l| l.trim() == test_command),
         ".ci/run does not run README's `{test_command}`"
     );
+}
+
+/// `KEY=a b` as a shell reads it back: `KEY="a b"`.
+fn shell_word(word: &str) -> String {
+    match word.split_once('=') {
+        Some((key, value)) if value.contains(' ') => format!("{key}=\"{value}\""),
+        _ => word.to_string(),
+    }
+}
+
+/// `docker build` of a fixture's binary, with its build arguments in the
+/// order the harness passes them (sorted by name).
+fn build_command(variant: &Variant, source: &str, binary: &str, mut args: Vec<(&str, &str)>) -> String {
+    args.sort();
+    let args: Vec<String> =
+        args.iter().map(|(k, v)| format!("--build-arg {}", shell_word(&format!("{k}={v}")))).collect();
+    format!("docker build -f {} {} -t {binary} {source}", variant.dockerfile(), args.join(" "))
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use howto_harness::variants::{GREETING, STATIC_IMAGE_BUDGET, builds};
+use howto_harness::variants::{GREETING, builds};
 use howto_harness::{Runtime, Variant};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
@@ -11,6 +11,9 @@ use support::{Images, assert_prints, engine};
 /// Labels every runtime image carries (OCI image annotations).
 const OCI_LABELS: &[&str] =
     &["org.opencontainers.image.title", "org.opencontainers.image.description", "org.opencontainers.image.licenses"];
+
+/// Where the static image carries its CA bundle.
+const STATIC_CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
 /// Paths that only a build image has: the toolchain and the C compiler.
 const BUILD_TOOLS: &[&str] =
@@ -55,9 +58,14 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 assert!(files.iter().any(|f| f == "usr/local/bin/app"), "{name}: no usr/local/bin/app");
             }
             Runtime::Scratch => {
-                // Only the binary (export adds the container's own mount points).
-                let own: Vec<&String> = files.iter().filter(|f| !is_container_plumbing(f)).collect();
-                assert_eq!(own, ["app"], "{name}: a scratch image should hold the binary alone");
+                // The binary and the CA bundle (export adds the container's own mount points).
+                let mut own: Vec<&String> = files.iter().filter(|f| !is_container_plumbing(f)).collect();
+                own.sort();
+                assert_eq!(
+                    own,
+                    ["app", "etc/ssl", "etc/ssl/certs", STATIC_CA_BUNDLE],
+                    "{name}: a scratch image should hold the binary and a CA bundle alone"
+                );
             }
         }
     }
@@ -99,16 +107,21 @@ fn multistage_is_a_fraction_of_simple_and_cargo_chef_costs_nothing() {
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
-fn the_static_image_is_its_binary_and_within_budget() {
+fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let docker = engine();
     let mut images = Images::new(docker);
     let (tag, _) = images.build_howto_variant(Variant::named("static").expect("static variant"), None);
     let size = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size;
     let binary = docker.read_file(&tag, "/app").unwrap_or_else(|e| panic!("{e}")).len() as u64;
-    assert!(size <= STATIC_IMAGE_BUDGET, "static image is {size} B, over its budget of {STATIC_IMAGE_BUDGET} B");
+    let bundle = docker.read_file(&tag, &format!("/{STATIC_CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));
+    let certificates = String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count();
+    assert!(certificates >= 50, "the static image's CA bundle holds {certificates} certificates");
+    let contents = binary + bundle.len() as u64;
+    // Layer metadata adds a few kB at most.
     assert!(
-        size as f64 <= binary as f64 * 1.10,
-        "static image ({size} B) is more than 10% over its binary ({binary} B)"
+        size >= contents && size as f64 <= contents as f64 * 1.01,
+        "the static image is {size} B, not its binary ({binary} B) and CA bundle ({} B)",
+        bundle.len()
     );
 }
 

@@ -21,13 +21,15 @@ pub struct Options {
 
 /// What one crate and target measured over all runs.
 struct Row {
-    /// Medians of the crate's rebuild bound (see `measure_bound`).
+    /// The median of the crate's rebuild bound (see `measure_bound`).
     bound_secs: Option<f64>,
     project: &'static Project,
     target: Target,
     size_bytes: u64,
     cold_secs: Vec<f64>,
     warm_secs: Vec<f64>,
+    /// The same build once more, every step cached: what Docker itself costs.
+    unchanged_secs: Vec<f64>,
 }
 
 pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
@@ -55,8 +57,11 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
     println!("{}", table.to_text());
     chart::draw(&charts_dir.join("bench.svg"), &chart_panels(&rows))?;
     let bench = format!(
-        "{}\nMedians of {} runs each. {}\n\n\
-         ![Warm rebuild after a one-line edit, deps-heavy fixture](docs/bench.svg)\n",
+        "{}\nMedians of {} runs each. *warm*: the rebuild after a one-line edit to the first \
+         binary; *unchanged*: the same build again, every step cached, which is what Docker \
+         itself costs; *bound*: `cargo build --release` alone with a warm `target/` after the \
+         same edit, in the builder image: the least a rebuild can cost. {}\n\n\
+         ![Warm rebuild after a one-line edit, per crate](docs/bench.svg)\n",
         table.to_markdown(),
         options.runs,
         report::provenance(&docker, &engine_version)
@@ -82,8 +87,15 @@ fn bench_target(
         |what: &str| project.scratch_copy().map_err(|e| format!("copying {} for the {what}: {e}", project.source));
     let pristine = copy("cold build")?;
     let mut temp = howto_harness::TempImages::new(docker);
-    let mut row =
-        Row { bound_secs: None, project, target, size_bytes: 0, cold_secs: Vec::new(), warm_secs: Vec::new() };
+    let mut row = Row {
+        bound_secs: None,
+        project,
+        target,
+        size_bytes: 0,
+        cold_secs: Vec::new(),
+        warm_secs: Vec::new(),
+        unchanged_secs: Vec::new(),
+    };
     for run in 1..=runs {
         progress.step(&format!("{label}: run {run}/{runs}, cold build …"));
         let cold_tag = temp.tag(&format!("bench-{}-{}-cold", project.name, target.variant.name));
@@ -102,6 +114,9 @@ fn bench_target(
         let message = project.build_input.map_or("", |input| input.message);
         measure::run_and_check(docker, &warm_tag, target, &(binary.prints)(&greeting, message))?;
         row.warm_secs.push(report::seconds(warm.elapsed));
+        let unchanged =
+            docker.build(&target.build(edited.path(), &warm_tag, &build_args)).map_err(|e| e.to_string())?;
+        row.unchanged_secs.push(report::seconds(unchanged.elapsed));
         progress.note(&format!("{:.1}s", warm.elapsed.as_secs_f64()));
         temp.remove_all();
     }
@@ -175,6 +190,7 @@ fn bench_table(rows: &[Row]) -> Table {
             "warm median (s)",
             "warm min–max (s)",
             "warm vs multistage",
+            "unchanged (s)",
             "bound (s)",
             "warm / bound",
         ],
@@ -189,6 +205,7 @@ fn bench_table(rows: &[Row]) -> Table {
                     report::format_seconds(report::median(&row.warm_secs)),
                     range(&row.warm_secs),
                     warm_ratio(rows, row).map_or("–".to_string(), |r| format!("{r:.2}×")),
+                    report::format_seconds(report::median(&row.unchanged_secs)),
                     row.bound_secs.map_or("–".to_string(), report::format_seconds),
                     row.bound_secs
                         .filter(|b| *b > 0.0)

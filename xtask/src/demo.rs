@@ -12,6 +12,7 @@ use crate::chart::{self, Bar, Panel};
 use crate::howto;
 use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
+use crate::sizes;
 
 /// The HOWTO's edit: `Hello, world!` becomes this.
 const EDITED_GREETING: &str = "Hello, universe!";
@@ -34,8 +35,9 @@ struct Row {
 
 pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let targets = Target::all();
-    // Engine, base images, a cold and a warm build per target, the outputs.
-    let mut progress = Progress::new(2 + 2 * targets.len() + 2);
+    // Engine, base images, a cold and a warm build per target, the manifest
+    // list, the image sizes of three binaries, the outputs.
+    let mut progress = Progress::new(2 + 2 * targets.len() + 1 + 3 + 1);
 
     let (docker, engine_version) = measure::prepare(&mut progress)?;
 
@@ -46,6 +48,8 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
 
     progress.step("joining the per-platform images in a manifest list on a loopback registry");
     let manifest = manifest_list(&docker, &rows)?;
+
+    let sizes = sizes::table(&docker, &mut progress)?;
 
     progress.step("writing the table, docs/chart.svg and HOWTO.md's generated regions");
     let table = results_table(&rows);
@@ -64,6 +68,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
         ),
         ("images".to_string(), format!("```text\n{images}\n```\n")),
         ("manifest".to_string(), format!("```json\n{manifest}\n```\n")),
+        ("sizes".to_string(), format!("{}\n{provenance}\n", sizes.to_markdown())),
     ];
     for name in SHOWN_REBUILDS {
         let row = rows.iter().find(|r| r.target.variant.name == *name);

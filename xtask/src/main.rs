@@ -8,6 +8,7 @@ mod demo;
 mod howto;
 mod measure;
 mod report;
+mod sizes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,8 @@
 //! that are removed when the test ends, and a way to run them.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod tls;
+
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;

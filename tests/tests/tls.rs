@@ -1,0 +1,135 @@
+//! Native code and TLS: the native fixture links OpenSSL (`tls-openssl`) and
+//! compiles ring's C and assembly (`tls-ring`). Every variant builds both with
+//! build arguments alone, on every platform, and the images complete a TLS
+//! handshake with a server on this machine whose CA the test makes, trusting
+//! it the way a user would: the image's own trust store plus that CA.
+
+mod support;
+
+use std::process::Output;
+use std::time::Duration;
+
+use howto_harness::projects::native::{BINARIES, SOURCE, build_args};
+use howto_harness::projects::scratch_copy;
+use howto_harness::variants::builds;
+use howto_harness::{Build, Docker, Rebuild, nonce, unique_tag};
+use serial_test::serial;
+use support::tls::TlsServer;
+use support::{Images, engine};
+
+/// Where every image keeps its trust store (Debian's ca-certificates, or the
+/// static image's copy of it).
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// `docker run --rm --network host ARGS`: the host's loopback, where the
+/// server listens. The status is the caller's to check.
+fn run_on_host_network(docker: &Docker, platform: Option<&str>, args: &[&str]) -> Output {
+    let mut all = vec!["run", "--rm", "--network", "host"];
+    if let Some(platform) = platform {
+        all.extend(["--platform", platform]);
+    }
+    all.extend(args);
+    let run = docker.cmd(&all).stdout_capture().stderr_capture();
+    howto_harness::docker::run_with_timeout(run, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("docker {}: {e}", all.join(" ")))
+}
+
+fn shown(out: &Output) -> String {
+    format!(
+        "status {}, stdout {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn every_variant_builds_native_code_and_completes_a_handshake() {
+    let docker = engine();
+    let server = TlsServer::start();
+    for (variant, platform) in builds() {
+        let name = variant.tag(platform);
+        let mut images = Images::new(docker);
+        let copy = scratch_copy(SOURCE).expect("copy the native fixture");
+        for binary in BINARIES {
+            let args = [build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+            let (tag, _) = images.build_binary(variant, copy.path(), platform, &args);
+            let what = format!("{name} {binary}");
+
+            // The image's own trust store, with the test's CA added at run time.
+            let own = docker.read_file(&tag, CA_BUNDLE).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let certificates = String::from_utf8_lossy(&own).matches("BEGIN CERTIFICATE").count();
+            assert!(certificates >= 50, "{what}: {CA_BUNDLE} holds {certificates} certificates");
+            let trusted = server.bundle_with_ca(&own, &format!("{binary}-{}.pem", nonce()));
+            let trusted = trusted.display();
+
+            let mounted = format!("{trusted}:/tmp/trusted.pem:ro");
+            let out = run_on_host_network(
+                docker,
+                platform,
+                &["-v", &mounted, "-e", "SSL_CERT_FILE=/tmp/trusted.pem", &tag, &server.url()],
+            );
+            assert_eq!(out.stdout, server.answer.as_bytes(), "{what} with SSL_CERT_FILE: {}", shown(&out));
+
+            // The program reads the image's default trust store path.
+            let over_default = format!("{trusted}:{CA_BUNDLE}:ro");
+            let out = run_on_host_network(docker, platform, &["-v", &over_default, &tag, &server.url()]);
+            assert_eq!(out.stdout, server.answer.as_bytes(), "{what}, CA in the default store: {}", shown(&out));
+
+            // Without the CA the server is not trusted: verification is on.
+            let out = run_on_host_network(docker, platform, &[&tag, &server.url()]);
+            assert_eq!(out.status.code(), Some(1), "{what} must refuse an unknown CA: {}", shown(&out));
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("certificate")
+                    || String::from_utf8_lossy(&out.stderr).contains("UnknownIssuer"),
+                "{what}: the refusal names the certificate: {}",
+                shown(&out)
+            );
+        }
+
+        // An edit to the sources leaves the cooked native dependencies cached.
+        if let Rebuild::CachedStep(step) = variant.rebuild {
+            copy.append("src/lib.rs", &format!("// edit {}\n", nonce())).expect("edit src/lib.rs");
+            let args = [build_args(variant.runtime), vec![("APP_NAME", BINARIES[1])]].concat();
+            let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
+            let log = &output.log;
+            let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
+            assert!(cook.cached, "{name}: after a source edit `{step}` must stay CACHED:\n{}", log.tail(40));
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_missing_native_package_names_the_build_argument_that_adds_it() {
+    let docker = engine();
+    let copy = scratch_copy(SOURCE).expect("copy the native fixture");
+    // Sources new to BuildKit: no layer from an earlier run can stand in.
+    copy.append("src/lib.rs", &format!("// edit {}\n", nonce())).expect("edit src/lib.rs");
+    let mut images = Images::new(docker);
+    for (variant, platform) in builds() {
+        if variant.rebuild == Rebuild::CacheMount {
+            // A target/ kept from a build that had the packages would link
+            // without them: start as a fresh machine does (HOWTO.md, cache-mount).
+            docker
+                .output(&["builder", "prune", "--force", "--filter", "type=exec.cachemount"], Duration::from_secs(300))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let tag = unique_tag("native-missing");
+        images.adopt(&tag);
+        let mut build = Build::new(variant.dockerfile(), copy.path(), &tag).build_arg("APP_NAME", BINARIES[0]);
+        if let Some(platform) = platform {
+            build = build.platform(platform);
+        }
+        let Err(error) = docker.build(&build) else {
+            panic!("{}: built openssl-sys without BUILD_PACKAGES", variant.tag(platform));
+        };
+        let error = error.to_string();
+        for named in ["BUILD_PACKAGES", "libssl-dev"] {
+            assert!(error.contains(named), "{}: the failure does not name {named}:\n{error}", variant.tag(platform));
+        }
+    }
+}

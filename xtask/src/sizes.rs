@@ -1,0 +1,78 @@
+//! What the runtime choices cost in image size, on my-project and on the
+//! native fixture: for each variant, the image, the binary in it, and the
+//! layer that gives the runtime its trust store (ca-certificates and the
+//! RUNTIME_PACKAGES, or the static image's copied CA bundle), read from the
+//! image's history. The demo writes it into HOWTO.md.
+
+use std::time::Duration;
+
+use howto_harness::projects::{native, scratch_copy};
+use howto_harness::{Docker, TempImages};
+
+use crate::measure::{Progress, Target};
+use crate::report::{self, Table};
+
+/// One image measured.
+struct Row {
+    label: String,
+    image: u64,
+    binary: u64,
+    /// The layer that installs ca-certificates (and RUNTIME_PACKAGES), or
+    /// copies the CA bundle; `None` where the runtime is the build image.
+    trust_store: Option<u64>,
+}
+
+/// Builds my-project and each native binary with every target (from the
+/// layer cache where the demo or the tests left one) and measures them.
+pub fn table(docker: &Docker, progress: &mut Progress) -> Result<Table, String> {
+    let mut rows = Vec::new();
+    for binary in ["my-project"].into_iter().chain(native::BINARIES) {
+        progress.step(&format!("image sizes: {binary} with every variant …"));
+        let source = if binary == "my-project" { "my-project" } else { native::SOURCE };
+        let copy = scratch_copy(source).map_err(|e| format!("copying {source}: {e}"))?;
+        let mut temp = TempImages::new(docker);
+        for target in Target::all() {
+            let mut build_args = Vec::new();
+            if source == native::SOURCE {
+                build_args = native::build_args(target.variant.runtime);
+                build_args.push(("APP_NAME", binary));
+            }
+            let tag = temp.tag(&format!("sizes-{binary}"));
+            docker.build(&target.build(copy.path(), &tag, &build_args)).map_err(|e| e.to_string())?;
+            rows.push(measure(docker, &tag, format!("{binary} / {}", target.label()))?);
+        }
+    }
+    let mb = |bytes: u64| report::format_mb(report::megabytes(bytes));
+    Ok(Table {
+        headers: vec!["binary / variant", "image (MB)", "binary (MB)", "CA certificates and runtime packages (MB)"],
+        rows: rows
+            .iter()
+            .map(|row| {
+                vec![row.label.clone(), mb(row.image), mb(row.binary), row.trust_store.map_or("–".to_string(), mb)]
+            })
+            .collect(),
+    })
+}
+
+fn measure(docker: &Docker, tag: &str, label: String) -> Result<Row, String> {
+    let info = docker.inspect(tag).map_err(|e| e.to_string())?;
+    let entrypoint = info.entrypoint.first().ok_or(format!("{tag} has no entrypoint"))?;
+    let binary = docker.read_file(tag, entrypoint).map_err(|e| e.to_string())?.len() as u64;
+    let history = docker
+        .output(
+            &["history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", tag],
+            Duration::from_secs(30),
+        )
+        .map_err(|e| e.to_string())?;
+    let mut trust_store = None;
+    for line in history.lines() {
+        let (size, created_by) = line.split_once('\t').ok_or(format!("docker history {tag}: {line:?}"))?;
+        let size: u64 = size.parse().map_err(|_| format!("docker history {tag}: size {size:?}"))?;
+        let installs = created_by.contains("install -y --no-install-recommends ca-certificates");
+        let copies = created_by.starts_with("COPY /etc/ssl/certs/ca-certificates.crt");
+        if installs || copies {
+            trust_store = Some(size);
+        }
+    }
+    Ok(Row { label, image: info.size, binary, trust_store })
+}
