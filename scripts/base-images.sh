@@ -130,7 +130,8 @@ push_manifest_list() {
 host_platform() { echo "linux/$(dpkg --print-architecture 2>/dev/null || uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')"; }
 
 # debian:<suite>-slim: a minbase root filesystem, trimmed as the official slim
-# image is (no docs, man pages or locales; apt lists removed), for each platform.
+# image is (no docs, man pages or locales; apt lists removed), with the apt
+# settings the official images carry, for each platform.
 standin_debian() {
   local image=$1 suite
   suite=${image#debian:}; suite=${suite%-slim}
@@ -138,16 +139,31 @@ standin_debian() {
   command -v mmdebstrap >/dev/null 2>&1 || die "mmdebstrap is missing: apt-get install mmdebstrap"
   local ref p arch work=$scratch/debian
   ref=$(mirror_ref "$image")
+  mkdir -p "$work"
+  # As in the official images: apt deletes the packages it downloaded once
+  # they are installed, and keeps no binary caches, so that an `apt-get
+  # install` in a Dockerfile leaves only what it installed in the layer.
+  cat >"$work/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  printf 'Acquire::Languages "none";\n' >"$work/docker-no-languages"
   for p in linux/amd64 linux/arm64; do
     arch=${p#linux/}
     log "$image ($p): mmdebstrap minbase $suite (arm64 runs under qemu: about 2 minutes)"
     mkdir -p "$work/$arch"
+    # shellcheck disable=SC2016 # "$1" is the new root, for the hook's own shell
     mmdebstrap --quiet --variant=minbase --architectures="$arch" \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
       --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
       --aptopt='APT::Install-Recommends "false"' \
+      --customize-hook="upload $work/docker-clean /etc/apt/apt.conf.d/docker-clean" \
+      --customize-hook="upload $work/docker-no-languages /etc/apt/apt.conf.d/docker-no-languages" \
+      --customize-hook='rm -f "$1"/var/cache/apt/*.bin' \
       "$suite" "$work/$arch/rootfs.tar" \
       "deb $debian_mirror/debian $suite main" \
       "deb $debian_mirror/debian $suite-updates main" \
