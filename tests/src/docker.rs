@@ -172,21 +172,7 @@ impl Docker {
     /// What `docker image inspect` says of an image.
     pub fn inspect(&self, image: &str) -> Result<ImageInfo> {
         let json = self.output(&["image", "inspect", "--format", "{{json .}}", image], Duration::from_secs(30))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&json).map_err(|e| error(format!("docker image inspect {image}: {e}")))?;
-        let config = &value["Config"];
-        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-        Ok(ImageInfo {
-            id: text(&value["Id"]),
-            size: value["Size"].as_u64().unwrap_or_default(),
-            architecture: text(&value["Architecture"]),
-            user: text(&config["User"]),
-            entrypoint: config["Entrypoint"].as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default(),
-            labels: config["Labels"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-                .unwrap_or_default(),
-        })
+        ImageInfo::parse(&json).map_err(|e| error(format!("docker image inspect {image}: {e}")))
     }
 
     /// Every path in the image's filesystem (from `docker export` of a
@@ -307,6 +293,8 @@ pub struct BuildLog(pub String);
 /// One Dockerfile step of a build, as the log shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The step's number in the log: `7` for `#7 ...`.
+    pub number: String,
     /// e.g. `[builder 2/4] RUN cargo chef cook --release ...`
     pub name: String,
     pub cached: bool,
@@ -360,7 +348,9 @@ impl BuildLog {
                     step.output.push(out.to_string());
                 }
             } else if text.starts_with('[') && !text.starts_with("[internal]") && !text.starts_with("[auth]") {
-                steps.push((number.to_string(), Step { name: text.to_string(), cached: false, output: Vec::new() }));
+                let step =
+                    Step { number: number.to_string(), name: text.to_string(), cached: false, output: Vec::new() };
+                steps.push((number.to_string(), step));
             }
         }
         steps.into_iter().map(|(_, step)| step).collect()
@@ -384,6 +374,25 @@ impl BuildLog {
     }
 }
 
+/// `docker image inspect`'s JSON, in the parts this project reads. An image
+/// may have no entrypoint and no labels (`null`); the rest must be there.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawImage {
+    id: String,
+    size: u64,
+    architecture: String,
+    config: RawConfig,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawConfig {
+    user: String,
+    entrypoint: Option<Vec<String>>,
+    labels: Option<BTreeMap<String, String>>,
+}
+
 /// What `docker image inspect` says, in the parts this project checks.
 #[derive(Debug, Clone)]
 pub struct ImageInfo {
@@ -393,6 +402,22 @@ pub struct ImageInfo {
     pub user: String,
     pub entrypoint: Vec<String>,
     pub labels: BTreeMap<String, String>,
+}
+
+impl ImageInfo {
+    /// A field this project reads that the engine did not give is an error,
+    /// never a zero or an empty string standing in for it.
+    fn parse(json: &str) -> std::result::Result<ImageInfo, serde_json::Error> {
+        let raw: RawImage = serde_json::from_str(json)?;
+        Ok(ImageInfo {
+            id: raw.id,
+            size: raw.size,
+            architecture: raw.architecture,
+            user: raw.config.user,
+            entrypoint: raw.config.entrypoint.unwrap_or_default(),
+            labels: raw.config.labels.unwrap_or_default(),
+        })
+    }
 }
 
 /// Runs a command, killing it if it outlives `timeout`.
@@ -411,5 +436,46 @@ pub fn run_with_timeout(expression: duct::Expression, timeout: Duration) -> std:
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IMAGE: &str = r#"{"Id":"sha256:ab","Size":42,"Architecture":"arm64",
+        "Config":{"User":"10001:10001","Entrypoint":["/app"],"Labels":null}}"#;
+
+    #[test]
+    fn inspect_output_is_read_with_its_nulls() {
+        let info = ImageInfo::parse(IMAGE).unwrap();
+        assert_eq!((info.size, info.architecture.as_str(), info.user.as_str()), (42, "arm64", "10001:10001"));
+        assert_eq!(info.entrypoint, ["/app"]);
+        assert!(info.labels.is_empty());
+    }
+
+    #[test]
+    fn a_missing_field_is_an_error_not_a_zero() {
+        let error = ImageInfo::parse(&IMAGE.replace(r#""Size":42,"#, "")).unwrap_err();
+        assert!(error.to_string().contains("missing field `Size`"), "{error}");
+    }
+
+    #[test]
+    fn cargo_compiling_lines_tell_registry_crates_from_path_crates() {
+        let step = Step {
+            number: "9".into(),
+            name: "[builder 4/4] RUN cargo build --release --locked".into(),
+            cached: false,
+            output: vec![
+                "   Compiling serde v1.0.229".into(),
+                "   Compiling greet v0.1.0 (/app/crates/greet)".into(),
+                "warning: Compiling is a word in this line".into(),
+                "    Finished `release` profile [optimized] target(s) in 0.56s".into(),
+            ],
+        };
+        assert_eq!(
+            step.compiled(),
+            [Compiled { name: "serde".into(), local: false }, Compiled { name: "greet".into(), local: true }]
+        );
     }
 }

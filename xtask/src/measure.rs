@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
-use howto_harness::{Binary, Build, CrateCopy, Docker, Rebuild, Variant};
+use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
 
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).
@@ -133,30 +133,11 @@ impl Progress {
 /// that much later). Long lines are shortened so a reader sees at a glance
 /// which steps ran again.
 pub fn step_lines(log: &str) -> String {
-    // (number, header line, cached)
-    let mut steps: Vec<(&str, &str, bool)> = Vec::new();
-    for line in log.lines() {
-        let Some((number, text)) = line.strip_prefix('#').and_then(|rest| rest.split_once(' ')) else {
-            continue;
-        };
-        if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let known = steps.iter_mut().find(|(n, _, _)| *n == number);
-        match known {
-            Some(step) if text == "CACHED" => step.2 = true,
-            Some(_) => {}
-            None if text.starts_with('[') && !text.starts_with("[internal]") && !text.starts_with("[auth]") => {
-                steps.push((number, line, false));
-            }
-            None => {}
-        }
-    }
     let mut lines = Vec::new();
-    for (number, header, cached) in steps {
-        lines.push(shorten(&abbreviate_digest(header), 120));
-        if cached {
-            lines.push(format!("#{number} CACHED"));
+    for step in BuildLog(log.to_string()).steps() {
+        lines.push(shorten(&abbreviate_digest(&format!("#{} {}", step.number, step.name)), 120));
+        if step.cached {
+            lines.push(format!("#{} CACHED", step.number));
         }
     }
     lines.join("\n")
