@@ -66,6 +66,7 @@ fn a_dependency_change_cooks_again() {
 }
 
 #[test]
+#[serial]
 fn the_repository_is_left_as_it_was() {
     // The edits above happen in scratch copies: the HOWTO's own crate still
     // says hello to the world, and git sees no change under my-project/.

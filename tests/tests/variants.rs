@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::collections::BTreeSet;
+
 use howto_harness::variants::{GREETING, builds};
 use howto_harness::{Runtime, Variant};
 use serial_test::serial;
@@ -42,8 +44,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
         let name = variant.tag(platform);
 
-        let uid = info.user.split(':').next().unwrap_or_default();
-        assert!(!uid.is_empty() && uid != "0" && uid != "root", "{name}: runs as user {:?}", info.user);
+        assert_eq!(info.user, "10001:10001", "{name}: the numeric non-root user and group the HOWTO promises");
         for label in OCI_LABELS {
             assert!(info.labels.contains_key(*label), "{name}: no {label} label in {:?}", info.labels);
         }
@@ -84,24 +85,39 @@ fn is_container_plumbing(path: &str) -> bool {
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
-fn multistage_is_a_fraction_of_simple_and_cargo_chef_costs_nothing() {
+fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
     let docker = engine();
-    let mut images = Images::new(docker);
-    let mut size = |name: &str| {
-        let variant = Variant::named(name).expect("variant in the table");
-        let (tag, _) = images.build_howto_variant(variant, None);
-        docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size
-    };
-    let simple = size("simple");
-    let multistage = size("multistage");
-    let dependency_cache = size("dependency-cache");
-    assert!(simple >= 5 * multistage, "simple ({simple} B) should be at least 5x multistage ({multistage} B)");
-    let drift = dependency_cache.abs_diff(multistage) as f64 / multistage as f64;
-    assert!(
-        drift <= 0.02,
-        "dependency-cache ({dependency_cache} B) is {:.1}% off multistage ({multistage} B)",
-        drift * 100.0
-    );
+    let (mut simple, mut smallest_static) = (None, None);
+    // Every Debian runtime of the machine's own architecture: name, size, files.
+    let mut debian: Vec<(String, u64, BTreeSet<String>)> = Vec::new();
+    for (variant, platform) in builds() {
+        let name = variant.tag(platform);
+        let mut images = Images::new(docker);
+        let (tag, _) = images.build_howto_variant(variant, platform);
+        let size = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size;
+        match variant.runtime {
+            Runtime::Toolchain => simple = Some(size),
+            Runtime::Scratch => smallest_static = Some(size),
+            Runtime::DebianSlim if platform.is_none_or(|p| p == "linux/amd64") => {
+                let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}")).into_iter().collect();
+                debian.push((name, size, files));
+            }
+            Runtime::DebianSlim => {}
+        }
+    }
+    let (simple, smallest_static) = (simple.expect("a simple variant"), smallest_static.expect("a static variant"));
+    let (first, _, first_files) = debian.first().expect("a Debian runtime");
+    for (name, size, files) in &debian {
+        let only_here: Vec<&String> = files.difference(first_files).collect();
+        let only_there: Vec<&String> = first_files.difference(files).collect();
+        assert!(
+            only_here.is_empty() && only_there.is_empty(),
+            "{name} must hold exactly the files of {first}: only in {name} {only_here:?}, only in {first} {only_there:?}"
+        );
+        assert!(simple >= 5 * size, "simple ({simple} B) should be at least 5x {name} ({size} B)");
+        assert!(smallest_static < *size, "static ({smallest_static} B) should be smaller than {name} ({size} B)");
+    }
+    assert!(debian.len() >= 4, "every Debian runtime is compared, not {}", debian.len());
 }
 
 #[test]
