@@ -81,6 +81,25 @@ impl Variant {
         format!("dockerfiles/Dockerfile.{}", self.name)
     }
 
+    /// A build of this variant from `context` into `tag`, for one platform
+    /// (`None`: the machine's own), with build arguments.
+    pub fn build(
+        &self,
+        context: &std::path::Path,
+        tag: &str,
+        platform: Option<&str>,
+        build_args: &[(&str, &str)],
+    ) -> crate::Build {
+        let mut build = crate::Build::new(self.dockerfile(), context, tag);
+        if let Some(platform) = platform {
+            build = build.platform(platform);
+        }
+        for (key, value) in build_args {
+            build = build.build_arg(key, value);
+        }
+        build
+    }
+
     /// The image of the Dockerfile's first stage: its builder.
     pub fn builder_image(&self) -> Result<String, String> {
         let path = crate::repo_root().join(self.dockerfile());

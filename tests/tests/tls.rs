@@ -12,7 +12,7 @@ use std::time::Duration;
 use howto_harness::projects::native::{BINARIES, SOURCE, build_args};
 use howto_harness::projects::scratch_copy;
 use howto_harness::variants::builds;
-use howto_harness::{Build, Docker, Rebuild, nonce, unique_tag};
+use howto_harness::{Docker, Rebuild, nonce, unique_tag};
 use serial_test::serial;
 use support::tls::TlsServer;
 use support::{Images, engine};
@@ -120,10 +120,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
         }
         let tag = unique_tag("native-missing");
         images.adopt(&tag);
-        let mut build = Build::new(variant.dockerfile(), copy.path(), &tag).build_arg("APP_NAME", BINARIES[0]);
-        if let Some(platform) = platform {
-            build = build.platform(platform);
-        }
+        let build = variant.build(copy.path(), &tag, platform, &[("APP_NAME", BINARIES[0])]);
         let Err(error) = docker.build(&build) else {
             panic!("{}: built openssl-sys without BUILD_PACKAGES", variant.tag(platform));
         };

@@ -36,14 +36,7 @@ impl Target {
 
     /// A build of this target from `context` into `tag`.
     pub fn build(&self, context: &Path, tag: &str, build_args: &[(&str, &str)]) -> Build {
-        let mut build = Build::new(self.variant.dockerfile(), context, tag);
-        if let Some(platform) = self.platform {
-            build = build.platform(platform);
-        }
-        for (key, value) in build_args {
-            build = build.build_arg(key, value);
-        }
-        build
+        self.variant.build(context, tag, self.platform, build_args)
     }
 }
 

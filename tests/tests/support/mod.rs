@@ -67,14 +67,7 @@ impl Images {
         build_args: &[(&str, &str)],
     ) -> (String, BuildOutput) {
         let tag = howto_harness::unique_tag(variant.name);
-        let mut build = Build::new(variant.dockerfile(), context, &tag);
-        if let Some(platform) = platform {
-            build = build.platform(platform);
-        }
-        for (key, value) in build_args {
-            build = build.build_arg(key, value);
-        }
-        let output = self.build(build);
+        let output = self.build(variant.build(context, &tag, platform, build_args));
         (tag, output)
     }
 
