@@ -141,11 +141,16 @@ impl CrateCopy {
     }
 
     /// The HOWTO's one-line edit: the greeting in `file` (a binary's main
-    /// source) becomes `to`. A comment with a nonce makes the file new to
-    /// BuildKit's cache, so a repeat of an earlier run's edit cannot come back
-    /// CACHED.
+    /// source) becomes `to`, in a file new to BuildKit's cache.
     pub fn edit_greeting(&self, file: &str, to: &str) -> std::io::Result<()> {
         self.replace(file, variants::GREETING, to)?;
+        self.make_new_to_buildkit(file)
+    }
+
+    /// Appends a comment with a nonce to `file` (a Rust source), so that no
+    /// layer of an earlier run can stand in for the next build's steps from
+    /// `COPY` on: they run, and a cache mount holds what this build left.
+    pub fn make_new_to_buildkit(&self, file: &str) -> std::io::Result<()> {
         self.append(file, &format!("// edit {}\n", nonce()))
     }
 

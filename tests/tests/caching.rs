@@ -90,7 +90,11 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
         howto_harness::Build::new(variant.dockerfile(), copy.path(), howto_harness::unique_tag("deps-heavy"))
             .build_arg("APP_NAME", "deps-heavy")
     };
-    images.build(build());
+    // The first build must run cargo, or the cache mount holds whatever an
+    // earlier run, or a prune, left in it (a cached layer stands in instead).
+    copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
+    let first = images.build(build());
+    assert!(!first.log.step("cargo build").expect("a cargo build step").cached, "the first build must run cargo");
 
     copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
     let rebuilt = images.build(build());

@@ -91,7 +91,7 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
 
         // An edit to the sources leaves the cooked native dependencies cached.
         if let Rebuild::CachedStep(step) = variant.rebuild {
-            copy.append("src/lib.rs", &format!("// edit {}\n", nonce())).expect("edit src/lib.rs");
+            copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
             let args = [build_args(variant.runtime), vec![("APP_NAME", BINARIES[1])]].concat();
             let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
             let log = &output.log;
@@ -108,7 +108,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
     let docker = engine();
     let copy = scratch_copy(SOURCE).expect("copy the native fixture");
     // Sources new to BuildKit: no layer from an earlier run can stand in.
-    copy.append("src/lib.rs", &format!("// edit {}\n", nonce())).expect("edit src/lib.rs");
+    copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
     let mut images = Images::new(docker);
     for (variant, platform) in builds() {
         if variant.rebuild == Rebuild::CacheMount {
