@@ -3,10 +3,57 @@
 
 # Where the offline Docker Hub mirror (a registry on loopback) keeps its state.
 RCH_STATE_DIR=${RCH_STATE_DIR:-/var/lib/rust-container-howto}
-RCH_MIRROR_ADDR=${RCH_MIRROR_ADDR:-127.0.0.1:5000}
+# Its address: RCH_MIRROR_ADDR if set (the mirror then remembers it, in
+# $RCH_STATE_DIR/mirror-addr), else the address remembered, else port 5000.
+RCH_MIRROR_ADDR=${RCH_MIRROR_ADDR:-$(cat "$RCH_STATE_DIR/mirror-addr" 2>/dev/null || echo 127.0.0.1:5000)}
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root: run the set-up as root, sudo $RCH_SELF"; }
+RCH_SELF=${RCH_SELF:-$0}
+
+# Installs Debian packages, saying which and why; stops with the command to run
+# by hand where this cannot be done here (no apt, or not root).
+apt_install() {
+  local why=$1; shift
+  command -v apt-get >/dev/null 2>&1 \
+    || die "$why needs $*, and there is no apt-get here (not Debian or Ubuntu): install them by hand (Docker Engine: https://docs.docker.com/engine/install/), then run this again"
+  [ "$(id -u)" -eq 0 ] || die "$why needs $* from apt, which takes root: run the set-up as root, sudo $RCH_SELF"
+  if [ ! -f "$RCH_STATE_DIR/.apt-updated" ] || [ -n "$(find "$RCH_STATE_DIR/.apt-updated" -mmin +60)" ]; then
+    quietly "apt-get update" apt-get update
+    mkdir -p "$RCH_STATE_DIR" && touch "$RCH_STATE_DIR/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive quietly "installing $* ($why)" \
+    apt-get install -y --no-install-recommends "$@"
+}
+
+# Runs a command with its output kept in a file: prints what it does, a line
+# every 10 seconds while it runs (long steps never look hung), how long it
+# took, and the end of its output if it fails.
+quietly() {
+  local what=$1; shift
+  local out start=$SECONDS pid status=0 ticks=0
+  out=$(mktemp)
+  log "$what"
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    ticks=$((ticks + 1))
+    if [ $((ticks % 10)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
+      log "    ... $what: $((SECONDS - start))s"
+    fi
+  done
+  wait "$pid" || status=$?
+  if [ "$status" -ne 0 ]; then
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    die "$what failed (exit status $status); its last lines are above"
+  fi
+  rm -f "$out"
+  log "    done in $((SECONDS - start))s: $what"
+}
 
 # Sets DOCKER_CLI to the docker client that can run BuildKit builds here, and
 # DOCKER_BUILDER to how: a client with buildx builds with BuildKit by default;

@@ -17,19 +17,6 @@ mode=$(base_images_mode)
 mirror=""
 [ "$mode" = offline ] && mirror="http://$RCH_MIRROR_ADDR"
 
-need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root: run this script as root (sudo $0)"; }
-
-apt_install() {
-  command -v apt-get >/dev/null 2>&1 || die "no apt-get here: install $* by hand (Docker Engine: https://docs.docker.com/engine/install/)"
-  need_root "installing $*"
-  log "installing $* from Debian's packages"
-  if [ ! -f "$RCH_STATE_DIR/.apt-updated" ] || [ -n "$(find "$RCH_STATE_DIR/.apt-updated" -mmin +60)" ]; then
-    apt-get update -qq
-    touch "$RCH_STATE_DIR/.apt-updated"
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 daemon_answers() { timeout 10 "$docker" info >/dev/null 2>&1; }
 
 daemon_uses_mirror() {
@@ -38,6 +25,7 @@ daemon_uses_mirror() {
 
 start_daemon() {
   need_root "starting dockerd"
+  mkdir -p "$RCH_STATE_DIR"
   local args=(--host unix:///var/run/docker.sock)
   [ -n "$mirror" ] && args+=(--registry-mirror "$mirror")
   log "starting dockerd ${args[*]} (log: $log_file)"
@@ -66,7 +54,7 @@ stop_our_daemon() {
 }
 
 register_qemu() {
-  [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -e /usr/bin/qemu-aarch64-static ] || apt_install qemu-user-static
+  [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || [ -e /usr/bin/qemu-aarch64-static ] || apt_install "running arm64 images" qemu-user-static
   if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
     need_root "mounting binfmt_misc"
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
@@ -80,9 +68,8 @@ register_qemu() {
   fi
 }
 
-mkdir -p "$RCH_STATE_DIR"
-command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || apt_install docker.io
-pick_docker || { apt_install docker.io; pick_docker; } || die "no docker client here can run BuildKit builds (install buildx, or Debian's docker.io)"
+command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || apt_install "a Docker Engine" docker.io
+pick_docker || { apt_install "a docker client that builds with BuildKit" docker.io; pick_docker; } || die "no docker client here can run BuildKit builds (install buildx, or Debian's docker.io)"
 docker=$DOCKER_CLI
 log "docker client: $docker (BuildKit with $DOCKER_BUILDER)"
 log "base images: $mode mode${mirror:+ (registry mirror $mirror)}"
@@ -94,7 +81,7 @@ Add it and restart the daemon, e.g. in /etc/docker/daemon.json: {\"registry-mirr
     start_daemon
   fi
 else
-  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  command -v dockerd >/dev/null 2>&1 || apt_install "a Docker Engine" docker.io
   start_daemon
 fi
 register_qemu

@@ -58,15 +58,15 @@ impl Docker {
             error(format!(
                 "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
-                     or set DOCKER=/path/to/docker. On Debian/Ubuntu as root: scripts/setup-engine.sh",
+                     or set DOCKER=/path/to/docker. On Debian/Ubuntu as root, scripts/provision.sh installs one.",
                 candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
             ))
         })?;
         docker.engine_version().map_err(|e| {
             error(format!(
                 "the Docker daemon does not answer ({e}).\n\
-                     Start one: on Debian/Ubuntu as root run scripts/setup-engine.sh \
-                     (then scripts/base-images.sh); elsewhere start Docker Desktop or `dockerd`."
+                     On Debian/Ubuntu as root, scripts/provision.sh starts one; \
+                     elsewhere start Docker Desktop or `dockerd`."
             ))
         })?;
         Ok(docker)

@@ -8,6 +8,7 @@ pub mod projects;
 pub mod registry;
 pub mod variants;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,26 +23,47 @@ pub fn repo_root() -> &'static Path {
     ROOT.get_or_init(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf())
 }
 
-/// Runs scripts/base-images.sh once per process: the one entry point that
-/// makes every base image of dockerfiles/ available (pulled, or served by the
-/// offline mirror). Quick when they already are.
-pub fn ensure_base_images() -> Result<(), String> {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let script = repo_root().join("scripts/base-images.sh");
-        let out = docker::run_with_timeout(
-            duct::cmd!("bash", &script).stderr_to_stdout().stdout_capture(),
-            std::time::Duration::from_secs(45 * 60),
-        )
-        .map_err(|e| format!("{}: {e}", script.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            let log = BuildLog(String::from_utf8_lossy(&out.stdout).into_owned());
-            Err(format!("{} failed ({}):\n{}", script.display(), out.status, log.tail(30)))
-        }
+/// Runs scripts/provision.sh once per process: the one set-up that the demo
+/// and the tests share (tools, engine, qemu, base images), quick when all is
+/// there. Its lines go straight to stderr as they come, so that a test run's
+/// set-up shows its progress (the test harness captures only `eprintln!`).
+pub fn provision() -> Result<(), String> {
+    provision_with(&mut |line| {
+        let _ = writeln!(std::io::stderr(), "{line}");
     })
-    .clone()
+}
+
+/// [`provision`], handing each line of the script's output to `on_line` as it
+/// comes; the last lines are in the error too.
+pub fn provision_with(on_line: &mut dyn FnMut(&str)) -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Some(done) = DONE.get() {
+        return done.clone();
+    }
+    let script = repo_root().join("scripts/provision.sh");
+    let run = || -> Result<(), String> {
+        let failed = |e: std::io::Error| format!("{}: {e}", script.display());
+        let reader = duct::cmd!("bash", &script).stderr_to_stdout().unchecked().reader().map_err(failed)?;
+        let mut tail = std::collections::VecDeque::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(&reader)) {
+            let line = line.map_err(failed)?;
+            on_line(&line);
+            tail.push_back(line);
+            if tail.len() > 30 {
+                tail.pop_front();
+            }
+        }
+        match reader.try_wait().map_err(failed)?.map(|output| output.status) {
+            Some(status) if status.success() => Ok(()),
+            status => Err(format!(
+                "{} failed ({}):\n{}",
+                script.display(),
+                status.map_or("no exit status".to_string(), |s| s.to_string()),
+                Vec::from(tail).join("\n")
+            )),
+        }
+    };
+    DONE.get_or_init(run).clone()
 }
 
 /// A tag no other run or test uses: `my-project-test:<name>-<pid>-<n>`.

@@ -68,6 +68,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
     );
     howto::update(howto_path, &[("bench".to_string(), bench)])?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("bench.svg").display()));
+    progress.finish();
     Ok(())
 }
 

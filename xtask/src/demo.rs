@@ -77,6 +77,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     }
     howto::update(howto_path, &regions)?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("chart.svg").display()));
+    progress.finish();
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod chart;
 mod demo;
 mod howto;
 mod measure;
+mod progress;
 mod report;
 mod sizes;
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use howto_harness::docker::BuildOutput;
 use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
 
+pub use crate::progress::Progress;
+
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).
 #[derive(Clone, Copy)]
@@ -40,16 +42,17 @@ impl Target {
     }
 }
 
-/// The first two steps of every run: an engine that answers, then every
-/// base image the Dockerfiles name. Returns the engine and its version.
+/// The first two steps of every run: the set-up (tools, engine, base images;
+/// quick when all is there), then the engine it leaves. Returns the engine
+/// and its version.
 pub fn prepare(progress: &mut Progress) -> Result<(Docker, String), String> {
+    progress.step("set-up: tools, Docker Engine, base images (scripts/provision.sh)");
+    howto_harness::provision_with(&mut |line| progress.println(line))?;
+
     progress.step("checking the Docker engine");
     let docker = Docker::connect().map_err(|e| e.to_string())?;
     let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
     progress.note(&format!("{}, engine {engine_version}", docker.describe()));
-
-    progress.step("provisioning base images (scripts/base-images.sh)");
-    howto_harness::ensure_base_images()?;
     Ok((docker, engine_version))
 }
 
@@ -96,28 +99,6 @@ pub fn run_and_check(docker: &Docker, tag: &str, target: Target, expected: &str)
         return Err(format!("{tag} printed {output:?}, expected {expected:?}"));
     }
     Ok(output)
-}
-
-/// `[4/15] dependency-cache: cold build …` on stderr.
-pub struct Progress {
-    done: usize,
-    total: usize,
-}
-
-impl Progress {
-    pub fn new(total: usize) -> Progress {
-        Progress { done: 0, total }
-    }
-
-    pub fn step(&mut self, what: &str) {
-        self.done += 1;
-        eprintln!("[{}/{}] {what}", self.done, self.total);
-    }
-
-    /// A detail under the current step.
-    pub fn note(&self, what: &str) {
-        eprintln!("        {what}");
-    }
 }
 
 /// The lines of a BuildKit plain-progress log that name Dockerfile steps,

@@ -7,13 +7,13 @@ pub mod tls;
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
-use howto_harness::{Build, Docker, TempImages, Variant, ensure_base_images};
+use howto_harness::{Build, Docker, TempImages, Variant, provision};
 use testcontainers::core::WaitFor;
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::runners::SyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 
-/// The engine, with every base image ready. A test that needs it carries
+/// The engine, with every base image ready (scripts/provision.sh). A test that needs it carries
 /// `#[cfg_attr(skip_docker_tests, ignore = ...)]`, so that a skip asked for
 /// outside CI shows as ignored (tests/build.rs); in CI it runs, and fails here.
 pub fn engine() -> &'static Docker {
@@ -23,11 +23,11 @@ pub fn engine() -> &'static Docker {
             "RCH_SKIP_DOCKER_TESTS is set, but so is CI: CI runs every Docker test. Unset RCH_SKIP_DOCKER_TESTS."
         );
     }
-    let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
-    if let Err(e) = ensure_base_images() {
-        panic!("base images are not ready: {e}");
+    // Set-up first: on a fresh machine it installs and starts the engine.
+    if let Err(e) = provision() {
+        panic!("the set-up failed: {e}");
     }
-    docker
+    Docker::shared().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Images a test built; removed when it ends, pass or fail.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Everything `cargo xtask demo` and the tests need, from a fresh Debian or
+# Ubuntu machine: the tools they call, a Docker Engine with BuildKit, qemu for
+# arm64 images, and every base image the Dockerfiles name. Both run it first;
+# it is quick when all is there. Installing and starting things needs root:
+# where that cannot be done, it stops with the one command to run.
+#
+# Under a lock, so that test binaries started together wait for one another
+# instead of installing the same thing twice. A run killed half-way leaves
+# nothing that looks finished: each step checks the result, not a marker.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export RCH_SELF=$here/provision.sh
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+lock=${TMPDIR:-/tmp}/rust-container-howto-provision.$(id -u).lock
+exec 9>"$lock"
+if ! flock -n 9; then
+  log "another run is provisioning (lock: $lock); waiting for it"
+  flock 9
+fi
+start=$SECONDS
+
+# curl decides between pulling and the offline mirror: without it, a
+# connected machine would look offline.
+command -v curl >/dev/null 2>&1 || apt_install "checking which registries answer" curl ca-certificates
+# The tests' own tools: a TLS server for the native fixture, an ELF reader.
+command -v openssl >/dev/null 2>&1 || apt_install "the TLS tests' server" openssl
+command -v readelf >/dev/null 2>&1 || apt_install "reading the binaries' ELF headers" binutils
+
+"$here/setup-engine.sh"
+"$here/base-images.sh"
+log "provisioned in $((SECONDS - start))s"

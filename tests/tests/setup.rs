@@ -1,0 +1,174 @@
+//! The set-up that both README commands run first (scripts/provision.sh):
+//! where it cannot do a step itself it stops with the one command to run; it
+//! refuses a mirror address that another program holds; and a step left
+//! half-done by a killed run is never taken for finished.
+
+mod support;
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use howto_harness::registry::{LocalRegistry, push_manifest_list};
+use howto_harness::{Build, repo_root};
+use predicates::prelude::*;
+use serial_test::serial;
+use support::{Images, engine};
+
+/// A copy of the repository's scripts/ and dockerfiles/ that any user may
+/// read and run (a temporary directory is private to root).
+fn readable_copy() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("rch-setup-").tempdir().expect("a temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for folder in ["scripts", "dockerfiles"] {
+        duct::cmd!("cp", "-R", repo_root().join(folder), dir.path()).run().expect("copy scripts");
+    }
+    duct::cmd!("chmod", "-R", "a+rX", dir.path()).run().expect("chmod -R");
+    dir
+}
+
+/// A directory to use as PATH: every program this machine has on its PATH,
+/// except `missing`, as a machine without them would look.
+fn path_without(missing: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("rch-path-").tempdir().expect("a temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = std::env::var("PATH").expect("PATH");
+    for folder in std::env::split_paths(&path) {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let link = dir.path().join(&name);
+            if missing.iter().any(|m| name == *m) || link.exists() {
+                continue;
+            }
+            std::os::unix::fs::symlink(entry.path(), link).expect("symlink a program");
+        }
+    }
+    for program in missing {
+        assert!(!dir.path().join(program).exists(), "{program} is still on the PATH made without it");
+    }
+    dir
+}
+
+/// scripts/provision.sh from `copy`, with `path` as its PATH; offline mode
+/// is forced so that no registry probe slows the run down.
+fn provision(copy: &Path, path: &Path) -> Command {
+    let mut command = Command::new("bash");
+    command
+        .arg(copy.join("scripts/provision.sh"))
+        .env("PATH", path)
+        .env("RCH_BASE_IMAGES", "offline")
+        .timeout(Duration::from_secs(120));
+    command
+}
+
+#[test]
+fn without_root_it_names_the_command_to_run_as_root() {
+    let copy = readable_copy();
+    let path = path_without(&["docker", "dockerd"]);
+    let script = copy.path().join("scripts/provision.sh");
+    // setpriv is found through this process's PATH; the script gets `path`.
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "bash"])
+        .arg(&script)
+        .env("PATH", path.path())
+        .env("RCH_BASE_IMAGES", "offline")
+        .timeout(Duration::from_secs(120));
+    command.assert().code(1).stderr(
+        predicate::str::contains("docker.io")
+            .and(predicate::str::contains(format!("sudo {}", script.display())))
+            .and(predicate::str::contains("panicked").not()),
+    );
+}
+
+#[test]
+fn without_apt_it_says_what_to_install_by_hand() {
+    let copy = readable_copy();
+    let path = path_without(&["docker", "dockerd", "apt-get"]);
+    provision(copy.path(), path.path()).assert().code(1).stderr(
+        predicate::str::contains("no apt-get here")
+            .and(predicate::str::contains("docker.io"))
+            .and(predicate::str::contains("https://docs.docker.com/engine/install/")),
+    );
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_mirror_port_taken_by_another_program_is_named_with_the_way_out() {
+    engine();
+    // Accepts connections and never answers: not a registry.
+    let squatter = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let address = squatter.local_addr().expect("its address").to_string();
+    let remembered = std::fs::read_to_string("/var/lib/rust-container-howto/mirror-addr").ok();
+    Command::new("bash")
+        .arg(repo_root().join("scripts/base-images.sh"))
+        .env("RCH_BASE_IMAGES", "offline")
+        .env("RCH_MIRROR_ADDR", &address)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains(format!("{address} is taken by a program that is not a Docker registry"))
+                .and(predicate::str::contains("RCH_MIRROR_ADDR=127.0.0.1:")),
+        );
+    let now = std::fs::read_to_string("/var/lib/rust-container-howto/mirror-addr").ok();
+    assert_eq!(now, remembered, "a refused address must not be remembered");
+}
+
+/// A killed run can leave the mirror with a stand-in pushed for one platform
+/// and no manifest list, or a list that lacks a platform: neither is ready,
+/// so the next run builds that stand-in again. Played on a registry of its
+/// own with a tiny image standing in for Debian's.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_half_pushed_stand_in_is_not_taken_for_ready() {
+    let docker = engine();
+    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
+    let context = tempfile::tempdir().expect("a build context");
+    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY marker /marker\n").expect("Dockerfile");
+    std::fs::write(context.path().join("marker"), "a stand-in's stand-in\n").expect("marker");
+    let mut images = Images::new(docker);
+    let built: Vec<(String, &str)> = ["linux/amd64", "linux/arm64"]
+        .into_iter()
+        .map(|platform| {
+            let tag = howto_harness::unique_tag("half-pushed");
+            let build = Build::new(context.path().join("Dockerfile"), context.path(), &tag).platform(platform);
+            images.build(build);
+            (tag, platform)
+        })
+        .collect();
+    let debian = format!("{}/library/debian:trixie-slim", registry.address);
+    let check = || {
+        Command::new("bash")
+            .args([repo_root().join("scripts/base-images.sh").to_str().expect("a UTF-8 path"), "--check"])
+            .env("RCH_BASE_IMAGES", "offline")
+            .env("RCH_MIRROR_ADDR", &registry.address)
+            .timeout(Duration::from_secs(60))
+            .assert()
+    };
+    let pushed = |list: &str, parts: &[(String, &str)]| {
+        let pairs: Vec<(&str, &str)> = parts.iter().map(|(tag, platform)| (tag.as_str(), *platform)).collect();
+        push_manifest_list(docker, list, &pairs).unwrap_or_else(|e| panic!("{e}"));
+    };
+
+    // Killed after pushing amd64: a tag, no list.
+    docker.output(&["tag", &built[0].0, &format!("{debian}-amd64")], Duration::from_secs(30)).expect("tag");
+    images.adopt(&format!("{debian}-amd64"));
+    docker.output(&["push", &format!("{debian}-amd64")], Duration::from_secs(120)).expect("push");
+    check().code(1).stdout(predicate::str::contains("debian:trixie-slim: not ready"));
+
+    // A list that names amd64 only.
+    pushed(&debian, &built[..1]);
+    check().code(1).stdout(predicate::str::contains("debian:trixie-slim: not ready"));
+
+    // Both platforms: ready (the other base images are still missing here).
+    pushed(&debian, &built);
+    check()
+        .code(1)
+        .stdout(predicate::str::contains("debian:trixie-slim: ready").and(predicate::str::contains(": not ready")));
+}
