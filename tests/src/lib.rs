@@ -3,7 +3,11 @@
 //! job a checked engine, base images, unique tags and scratch copies of the
 //! example crate.
 
+pub mod build_log;
+pub mod client;
 pub mod docker;
+pub mod inspect;
+pub mod process;
 pub mod projects;
 pub mod registry;
 pub mod variants;
