@@ -49,7 +49,11 @@ impl Docker {
     }
 
     fn probe(cli: &Path) -> Option<Docker> {
-        let quiet = |args: &[&str]| duct::cmd(cli, args).stdout_capture().stderr_capture().unchecked().run().ok();
+        // A client that hangs (a daemon socket that never answers) is no client.
+        let quiet = |args: &[&str]| {
+            let expression = duct::cmd(cli, args).stdout_capture().stderr_capture();
+            crate::process::run_with_timeout(expression, Duration::from_secs(20)).ok()
+        };
         if quiet(&["buildx", "version"]).is_some_and(|o| o.status.success()) {
             return Some(Docker { cli: cli.into(), needs_buildkit_env: false });
         }

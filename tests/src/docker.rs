@@ -11,10 +11,7 @@ pub use crate::build_log::{BuildLog, Compiled, Step};
 pub use crate::client::Docker;
 pub use crate::inspect::ImageInfo;
 pub use crate::process::run_with_timeout;
-use crate::repo_root;
-
-/// How many lines of a build log a failure message shows.
-const LOG_TAIL_LINES: usize = 40;
+use crate::{process, repo_root};
 
 /// Something Docker did not do, with enough context to act on.
 #[derive(Debug)]
@@ -37,15 +34,10 @@ pub(crate) fn error(message: impl Into<String>) -> Error {
 impl Docker {
     /// Runs `docker ARGS`, returns its trimmed stdout, or fails with its stderr.
     pub fn output(&self, args: &[&str], timeout: Duration) -> Result<String> {
+        let shown = format!("docker {}", args.join(" "));
         let run = run_with_timeout(self.cmd(args).stdout_capture().stderr_capture(), timeout)
-            .map_err(|e| error(format!("docker {}: {e}", args.join(" "))))?;
-        if !run.status.success() {
-            return Err(error(format!(
-                "docker {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&run.stderr).trim()
-            )));
-        }
+            .map_err(|e| error(format!("{shown}: {e}")))?;
+        let run = process::check(&shown, run).map_err(error)?;
         Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
     }
 
@@ -76,7 +68,7 @@ impl Docker {
             return Err(error(format!(
                 "{shown} failed ({}); the end of its log:\n{}",
                 run.status,
-                log.tail(LOG_TAIL_LINES)
+                log.tail(process::TAIL_LINES)
             )));
         }
         Ok(BuildOutput { log, elapsed })
@@ -138,13 +130,7 @@ impl Docker {
         let ran = run_with_timeout(expression.stdout_capture().stderr_capture(), Duration::from_secs(120));
         let removed = self.output(&["rm", "-f", &id], Duration::from_secs(60));
         let ran = ran.map_err(|e| error(format!("{shown} ({image}): {e}")))?;
-        if !ran.status.success() {
-            return Err(error(format!(
-                "{shown} ({image}) failed ({}): {}",
-                ran.status,
-                String::from_utf8_lossy(&ran.stderr).trim()
-            )));
-        }
+        let ran = process::check(&format!("{shown} ({image})"), ran).map_err(error)?;
         removed?;
         Ok(ran.stdout)
     }
