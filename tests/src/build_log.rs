@@ -95,6 +95,192 @@ impl BuildLog {
 mod tests {
     use super::*;
 
+    // Real logs, as the engines printed them (testdata/README.md says how
+    // each was made).
+    const CACHED_20_10: &str = include_str!("testdata/engine20.10-cache-mount-all-cached.log");
+    const EDITED_20_10: &str = include_str!("testdata/engine20.10-cache-mount-after-edit.log");
+    const CARGO_LOG_20_10: &str = include_str!("testdata/engine20.10-cache-mount-cold-cargo-log.log");
+    const CACHED_BUILDX_0_13: &str = include_str!("testdata/buildx0.13-multistage-all-cached.log");
+
+    fn log(text: &str) -> BuildLog {
+        BuildLog(text.to_string())
+    }
+
+    /// Each step's number and whether it was CACHED, in the order they started.
+    fn numbers(log: &BuildLog) -> Vec<(String, bool)> {
+        log.steps().into_iter().map(|s| (s.number, s.cached)).collect()
+    }
+
+    fn expected(steps: &[(&str, bool)]) -> Vec<(String, bool)> {
+        steps.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+    }
+
+    /// The registry crates the deps-heavy fixture compiles, in the order of
+    /// the after-edit log.
+    const DEPS_HEAVY_REGISTRY: [&str; 28] = [
+        "proc-macro2",
+        "unicode-ident",
+        "quote",
+        "memchr",
+        "syn",
+        "serde_core",
+        "utf8parse",
+        "anstyle-parse",
+        "is_terminal_polyfill",
+        "anstyle-query",
+        "colorchoice",
+        "anstyle",
+        "zmij",
+        "anstream",
+        "aho-corasick",
+        "heck",
+        "serde",
+        "strsim",
+        "regex-syntax",
+        "clap_lex",
+        "serde_json",
+        "clap_builder",
+        "regex-automata",
+        "clap_derive",
+        "serde_derive",
+        "itoa",
+        "clap",
+        "regex",
+    ];
+
+    #[test]
+    fn an_all_cached_build_has_its_dockerfile_steps_and_no_internal_ones() {
+        let log = log(CACHED_20_10);
+        let steps = log.steps();
+        let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names.len(), 8, "{names:#?}");
+        assert_eq!(names[0], "[builder 1/5] FROM docker.io/library/rust:1.96-slim-trixie");
+        assert_eq!(
+            names[1],
+            "[runtime 1/3] FROM docker.io/library/debian:trixie-slim@sha256:\
+             d46662c4c6b2c8f401c424a595e2b89a692a8a639eb92653bfd1063e1ba71b4e"
+        );
+        assert!(names[2].starts_with("[builder 5/5] RUN --mount=type=cache,id=cargo-registry,"), "{}", names[2]);
+        assert!(names[2].ends_with(r#"&& cp "target/release/deps-heavy" /usr/local/bin/app"#), "{}", names[2]);
+        assert_eq!(names[3], "[builder 4/5] COPY . .");
+        assert_eq!(names[6], "[builder 3/5] WORKDIR /usr/src/app");
+        assert_eq!(names[7], "[runtime 3/3] COPY --from=builder /usr/local/bin/app /usr/local/bin/app");
+        assert_eq!(
+            numbers(&log),
+            expected(&[
+                ("7", false),
+                ("5", false),
+                ("12", true),
+                ("11", true),
+                ("8", true),
+                ("6", true),
+                ("9", true),
+                ("13", true)
+            ])
+        );
+        // FROM steps end DONE, never CACHED: 6 of 8 is the most a build can show.
+        assert_eq!(log.cache_hits(), (6, 8));
+        let build = log.step("cargo build").expect("the cargo build step");
+        assert_eq!((build.number.as_str(), build.cached, build.compiled()), ("12", true, vec![]));
+    }
+
+    #[test]
+    fn a_rebuild_after_an_edit_runs_the_steps_from_copy_on() {
+        let log = log(EDITED_20_10);
+        assert_eq!(
+            numbers(&log),
+            expected(&[
+                ("7", false),
+                ("5", false),
+                ("8", true),
+                ("9", true),
+                ("11", false),
+                ("12", false),
+                ("6", true),
+                ("13", true)
+            ])
+        );
+        assert_eq!(log.cache_hits(), (4, 8));
+        assert_eq!(log.step("COPY . .").map(|s| s.output), Some(vec![]), "COPY printed nothing");
+        assert!(log.step("no such step").is_none());
+    }
+
+    #[test]
+    fn the_crates_cargo_compiled_are_read_with_where_they_came_from() {
+        let build = log(EDITED_20_10).step("cargo build --release --locked").expect("the cargo build step");
+        assert_eq!(build.number, "12");
+        let compiled = build.compiled();
+        let registry: Vec<&str> = compiled.iter().filter(|c| !c.local).map(|c| c.name.as_str()).collect();
+        let local: Vec<&str> = compiled.iter().filter(|c| c.local).map(|c| c.name.as_str()).collect();
+        assert_eq!(registry, DEPS_HEAVY_REGISTRY);
+        assert_eq!(local, ["deps-heavy"]);
+        assert_eq!(compiled.last().map(|c| c.name.as_str()), Some("deps-heavy"), "the crate itself comes last");
+        assert_eq!(build.output.first().map(String::as_str), Some("    Updating crates.io index"));
+        assert_eq!(
+            build.output.last().map(String::as_str),
+            Some("    Finished `release` profile [optimized] target(s) in 43.74s")
+        );
+    }
+
+    #[test]
+    fn cargo_log_lines_between_compiling_lines_are_not_crates() {
+        let log = log(CARGO_LOG_20_10);
+        assert_eq!(log.cache_hits(), (5, 8));
+        let build = log.step("cargo build").expect("the cargo build step");
+        assert!(!build.cached);
+        assert!(build.output.iter().any(|l| l.contains("cargo::core::compiler::fingerprint")), "CARGO_LOG was on");
+        let compiled = build.compiled();
+        assert_eq!(compiled.len(), 29);
+        let mut registry: Vec<&str> = compiled.iter().filter(|c| !c.local).map(|c| c.name.as_str()).collect();
+        registry.sort_unstable();
+        let mut expected = DEPS_HEAVY_REGISTRY;
+        expected.sort_unstable();
+        assert_eq!(registry, expected, "the same set as after the edit, in another order");
+        assert_eq!(compiled.iter().filter(|c| c.local).map(|c| c.name.as_str()).collect::<Vec<_>>(), ["deps-heavy"]);
+    }
+
+    #[test]
+    fn buildx_logs_read_the_same() {
+        let log = log(CACHED_BUILDX_0_13);
+        assert!(log.0.starts_with("#0 building with \"default\" instance"), "#0 is buildx's, not a step");
+        assert_eq!(
+            numbers(&log),
+            expected(&[
+                ("5", false),
+                ("6", false),
+                ("8", true),
+                ("9", true),
+                ("10", true),
+                ("11", true),
+                ("12", true),
+                ("13", true)
+            ])
+        );
+        assert_eq!(log.cache_hits(), (6, 8));
+        let build = log.step("cargo build").expect("the cargo build step");
+        assert_eq!(
+            (build.name.starts_with("[builder 5/5] RUN cargo build --release --locked"), build.cached),
+            (true, true)
+        );
+        assert_eq!(
+            log.step("COPY --from").map(|s| s.name),
+            Some("[runtime 3/3] COPY --from=builder /usr/src/app/target/release/my-project /usr/local/bin/app".into())
+        );
+    }
+
+    #[test]
+    fn tail_gives_the_last_lines() {
+        let log = log(EDITED_20_10);
+        assert_eq!(
+            log.tail(3),
+            "#14 writing image sha256:d8b1ae1a42bd76b6d685cfe0765c8cb92249896e4736b0f92e2cf58f4ef7003f done\n\
+             #14 naming to docker.io/library/my-project-test:deps-heavy-22988-1 done\n\
+             #14 DONE 0.0s"
+        );
+        assert_eq!(log.tail(usize::MAX), log.0.trim_end());
+        assert_eq!(log.tail(0), "");
+    }
+
     #[test]
     fn cargo_compiling_lines_tell_registry_crates_from_path_crates() {
         let step = Step {
