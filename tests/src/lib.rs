@@ -9,6 +9,7 @@ pub mod docker;
 pub mod inspect;
 pub mod process;
 pub mod projects;
+pub mod regions;
 pub mod registry;
 pub mod variants;
 

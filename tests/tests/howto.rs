@@ -7,7 +7,7 @@ use std::path::Path;
 
 use howto_harness::projects::native;
 use howto_harness::variants::builds;
-use howto_harness::{PROJECTS, VARIANTS, Variant, repo_root};
+use howto_harness::{PROJECTS, VARIANTS, Variant, regions, repo_root};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
 /// A fenced code block: its info string, its lines, and the `<!-- file: … -->`
@@ -150,18 +150,8 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
 #[test]
 fn every_generated_region_was_filled_by_the_main_job() {
     let howto = read("HOWTO.md");
-    for name in [
-        "results",
-        "images",
-        "rebuild-multistage",
-        "rebuild-dependency-cache",
-        "rebuild-cache-mount",
-        "manifest",
-        "bench",
-        "sizes",
-    ] {
-        let open = format!("<!-- generated:{name} -->");
-        let close = format!("<!-- /generated:{name} -->");
+    for name in regions::all() {
+        let (open, close) = (regions::open_marker(&name), regions::close_marker(&name));
         assert_eq!(howto.matches(&open).count(), 1, "HOWTO.md needs exactly one {open}");
         let start = howto.find(&open).expect("counted") + open.len();
         let end = howto[start..].find(&close).unwrap_or_else(|| panic!("HOWTO.md: {open} is never closed")) + start;
