@@ -3,8 +3,13 @@
 //! job a checked engine, base images, unique tags and scratch copies of the
 //! example crate.
 
+pub mod build_log;
+pub mod client;
 pub mod docker;
+pub mod inspect;
+pub mod process;
 pub mod projects;
+pub mod regions;
 pub mod registry;
 pub mod variants;
 
@@ -134,7 +139,8 @@ pub struct CrateCopy {
 }
 
 impl CrateCopy {
-    /// Copies `source` (relative to the repository root), leaving out target/.
+    /// Copies `source` (relative to the repository root) as a build context:
+    /// what its .dockerignore leaves out (target/) stays behind.
     pub fn new(source: &str) -> std::io::Result<CrateCopy> {
         let dir = tempfile::Builder::new().prefix("rch-crate-").tempdir()?;
         copy_tree(&repo_root().join(source), dir.path())?;
@@ -210,21 +216,142 @@ impl CrateCopy {
     }
 }
 
+/// Copies the build context at `from` into `to` as the engine would read
+/// it: what its .dockerignore leaves out (target/, .git) stays behind; every
+/// other file is copied, hidden ones and .gitignore'd ones too; a symlink is
+/// copied as a symlink, never followed; permission bits are kept, so
+/// scripts stay executable.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "target" {
+    let walk = ignore::WalkBuilder::new(from)
+        .standard_filters(false)
+        .add_custom_ignore_filename(".dockerignore")
+        .follow_links(false)
+        .build();
+    for entry in walk {
+        // An entry the walk cannot read fails the copy: a partial context
+        // would build something else.
+        let entry = entry.map_err(std::io::Error::other)?;
+        let relative = entry.path().strip_prefix(from).map_err(std::io::Error::other)?;
+        if relative.as_os_str().is_empty() {
             continue;
         }
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &to.join(&name))?;
+        let dest = to.join(relative);
+        let kind = entry.file_type().ok_or_else(|| std::io::Error::other("stdin is no build context"))?;
+        if kind.is_symlink() {
+            copy_symlink(entry.path(), &dest)?;
+        } else if kind.is_dir() {
+            std::fs::create_dir_all(&dest)?;
         } else {
-            // fs::copy keeps the permission bits: build_dist_release.sh stays executable.
-            std::fs::copy(entry.path(), to.join(&name))?;
+            // fs::copy keeps the permission bits.
+            std::fs::copy(entry.path(), &dest)?;
         }
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn copy_symlink(link: &Path, dest: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(std::fs::read_link(link)?, dest)
+}
+
+#[cfg(not(unix))]
+fn copy_symlink(link: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other(format!("{}: copying a symlink needs Unix", link.display())))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    use std::path::Path;
+
+    use super::copy_tree;
+
+    fn write(root: &Path, file: &str, text: &str) {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Every path under `root`, relative, sorted; directories end with `/`.
+    fn listing(root: &Path) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                if path.symlink_metadata().unwrap().is_dir() {
+                    out.push(format!("{name}/"));
+                    walk(root, &path, out);
+                } else {
+                    out.push(name);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(root, root, &mut out);
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_copy_holds_what_the_dockerignore_lets_through() {
+        let from = tempfile::tempdir().unwrap();
+        let root = from.path();
+        write(root, ".dockerignore", "target/\n.git\n**/*.rs.bk\n");
+        write(root, ".gitignore", "src/\nCargo.lock\n");
+        write(root, "Cargo.lock", "# lock\n");
+        write(root, "src/main.rs", "fn main() {}\n");
+        write(root, "src/main.rs.bk", "backup\n");
+        write(root, ".hidden/config", "kept\n");
+        write(root, "target/release/app", "host-built\n");
+        write(root, ".git/HEAD", "ref: refs/heads/main\n");
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(root, to.path()).unwrap();
+        assert_eq!(
+            listing(to.path()),
+            [".dockerignore", ".gitignore", ".hidden/", ".hidden/config", "Cargo.lock", "src/", "src/main.rs"]
+        );
+        assert_eq!(std::fs::read_to_string(to.path().join("src/main.rs")).unwrap(), "fn main() {}\n");
+    }
+
+    #[test]
+    fn without_a_dockerignore_everything_is_copied() {
+        let from = tempfile::tempdir().unwrap();
+        write(from.path(), "target/app", "x");
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path()).unwrap();
+        assert_eq!(listing(to.path()), ["target/", "target/app"]);
+    }
+
+    #[test]
+    fn symlinks_are_copied_as_symlinks_and_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret", "not part of the context");
+        let from = tempfile::tempdir().unwrap();
+        write(from.path(), "src/main.rs", "fn main() {}\n");
+        symlink("src/main.rs", from.path().join("main.rs")).unwrap();
+        symlink(outside.path(), from.path().join("elsewhere")).unwrap();
+        symlink("missing", from.path().join("dangling")).unwrap();
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path()).unwrap();
+        assert_eq!(listing(to.path()), ["dangling", "elsewhere", "main.rs", "src/", "src/main.rs"]);
+        for (link, target) in [("main.rs", Path::new("src/main.rs")), ("elsewhere", outside.path())] {
+            assert_eq!(std::fs::read_link(to.path().join(link)).unwrap(), target, "{link}");
+        }
+        assert_eq!(std::fs::read_link(to.path().join("dangling")).unwrap(), Path::new("missing"));
+    }
+
+    #[test]
+    fn scripts_stay_executable() {
+        let from = tempfile::tempdir().unwrap();
+        write(from.path(), "scripts/build.sh", "#!/bin/sh\n");
+        write(from.path(), "README", "text\n");
+        let script = from.path().join("scripts/build.sh");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(from.path().join("README"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path()).unwrap();
+        let mode = |file: &str| std::fs::metadata(to.path().join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode("scripts/build.sh"), mode("README")), (0o755, 0o640));
+    }
 }

@@ -47,7 +47,7 @@ pub const VARIANTS: &[Variant] = &[
         name: "multi-platform",
         runtime: Runtime::DebianSlim,
         rebuild: Rebuild::CachedStep("cargo chef cook"),
-        platforms: &["linux/amd64", "linux/arm64"],
+        platforms: PLATFORMS,
     },
     Variant { name: "cache-mount", runtime: Runtime::DebianSlim, rebuild: Rebuild::CacheMount, platforms: &[] },
     Variant {
@@ -64,6 +64,29 @@ pub const IMAGE: &str = "my-project";
 pub const CONTEXT: &str = "my-project";
 /// What every variant's program prints.
 pub const GREETING: &str = "Hello, world!";
+/// The HOWTO's one-line edit turns [`GREETING`] into this.
+pub const EDITED_GREETING: &str = "Hello, universe!";
+/// The platforms the multi-platform variant is built for, one at a time,
+/// and joins in one manifest list.
+pub const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+
+/// What tells a platform's images apart from the inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// `uname -m` in a container.
+    pub uname: &'static str,
+    /// The ELF header's `e_machine` of its binaries.
+    pub elf: u16,
+}
+
+/// The [`Machine`] of each of [`PLATFORMS`].
+pub fn machine(platform: &str) -> Option<Machine> {
+    match arch(platform) {
+        "amd64" => Some(Machine { uname: "x86_64", elf: 0x3e }),
+        "arm64" => Some(Machine { uname: "aarch64", elf: 0xb7 }),
+        _ => None,
+    }
+}
 
 impl Variant {
     pub fn named(name: &str) -> Option<&'static Variant> {
@@ -148,4 +171,16 @@ pub fn arch(platform: &str) -> &str {
 /// Every variant on every platform it is built for, in table order.
 pub fn builds() -> impl Iterator<Item = (&'static Variant, Option<&'static str>)> {
     VARIANTS.iter().flat_map(|v| v.build_platforms().into_iter().map(move |p| (v, p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_platform_has_a_machine_and_feeds_the_multi_platform_variant() {
+        let uname: Vec<&str> = PLATFORMS.iter().map(|p| machine(p).expect(p).uname).collect();
+        assert_eq!(uname, ["x86_64", "aarch64"]);
+        assert_eq!(Variant::named("multi-platform").map(|v| v.platforms), Some(PLATFORMS));
+    }
 }

@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use howto_harness::variants::{PLATFORMS, machine};
 use howto_harness::{Build, Docker, repo_root, unique_tag};
 use predicates::prelude::*;
 use serial_test::serial;
@@ -84,7 +85,8 @@ fn debian_resolves_per_platform() {
     let context = tempfile::tempdir().expect("temp dir");
     std::fs::write(context.path().join("Dockerfile.arch"), "FROM debian:trixie-slim\nENTRYPOINT [\"uname\", \"-m\"]\n")
         .expect("write");
-    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
+    for &platform in PLATFORMS {
+        let machine = machine(platform).expect("a known platform").uname;
         let tag = unique_tag("debian-arch");
         images.build(Build::new(context.path().join("Dockerfile.arch"), context.path(), &tag).platform(platform));
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));

@@ -3,12 +3,10 @@
 
 mod support;
 
-use howto_harness::variants::{GREETING, builds};
+use howto_harness::variants::{EDITED_GREETING as EDIT_TO, GREETING, builds};
 use howto_harness::{CrateCopy, Rebuild, Variant, nonce, repo_root};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
-
-const EDIT_TO: &str = "Hello, universe!";
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]

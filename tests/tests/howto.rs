@@ -7,7 +7,8 @@ use std::path::Path;
 
 use howto_harness::projects::native;
 use howto_harness::variants::builds;
-use howto_harness::{PROJECTS, VARIANTS, Variant, repo_root};
+use howto_harness::{PROJECTS, VARIANTS, Variant, regions, repo_root};
+use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
 /// A fenced code block: its info string, its lines, and the `<!-- file: … -->`
 /// comment right above it, if any.
@@ -25,29 +26,46 @@ fn read(path: &str) -> String {
 fn blocks(markdown: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut open: Option<Block> = None;
-    let mut previous = "";
-    for (number, line) in markdown.lines().enumerate() {
-        match &mut open {
-            Some(_) if line.trim_start().starts_with("```") => blocks.extend(open.take()),
-            Some(block) => {
-                block.text.push_str(line);
-                block.text.push('\n');
+    for (event, range) in Parser::new(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                // The line above the fence, as written.
+                let above = markdown[..range.start].rsplit('\n').nth(1).unwrap_or_default();
+                let file = above
+                    .trim()
+                    .strip_prefix("<!-- file:")
+                    .and_then(|rest| rest.strip_suffix("-->"))
+                    .map(|f| f.trim().to_string());
+                let line = markdown[..range.start].matches('\n').count() + 1;
+                // Markdown closes a fence left open at the end of the file; a
+                // document that does so has lost its closing fence.
+                let last = markdown[range.clone()].trim_end().lines().skip(1).last().map(str::trim);
+                assert!(
+                    last.is_some_and(|l| l.starts_with("```") || l.starts_with("~~~")),
+                    "line {line}: a code block that is never closed"
+                );
+                open = Some(Block { lang: info.trim().to_string(), file, text: String::new(), line });
             }
-            None => {
-                if let Some(lang) = line.trim_start().strip_prefix("```") {
-                    let file = previous
-                        .trim()
-                        .strip_prefix("<!-- file:")
-                        .and_then(|rest| rest.strip_suffix("-->"))
-                        .map(|f| f.trim().to_string());
-                    open = Some(Block { lang: lang.trim().to_string(), file, text: String::new(), line: number + 1 });
+            Event::Text(text) => {
+                if let Some(block) = &mut open {
+                    block.text.push_str(&text);
                 }
             }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(open.take()),
+            _ => {}
         }
-        previous = line;
     }
-    assert!(open.is_none(), "HOWTO.md has an unclosed code block");
     blocks
+}
+
+/// Every link and image target of a Markdown document.
+fn links(markdown: &str) -> Vec<String> {
+    Parser::new(markdown)
+        .filter_map(|event| match event {
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => Some(dest_url.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -132,18 +150,8 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
 #[test]
 fn every_generated_region_was_filled_by_the_main_job() {
     let howto = read("HOWTO.md");
-    for name in [
-        "results",
-        "images",
-        "rebuild-multistage",
-        "rebuild-dependency-cache",
-        "rebuild-cache-mount",
-        "manifest",
-        "bench",
-        "sizes",
-    ] {
-        let open = format!("<!-- generated:{name} -->");
-        let close = format!("<!-- /generated:{name} -->");
+    for name in regions::all() {
+        let (open, close) = (regions::open_marker(&name), regions::close_marker(&name));
         assert_eq!(howto.matches(&open).count(), 1, "HOWTO.md needs exactly one {open}");
         let start = howto.find(&open).expect("counted") + open.len();
         let end = howto[start..].find(&close).unwrap_or_else(|| panic!("HOWTO.md: {open} is never closed")) + start;
@@ -158,7 +166,9 @@ fn every_generated_region_was_filled_by_the_main_job() {
 fn every_relative_link_resolves() {
     for document in ["HOWTO.md", "README.md"] {
         let text = read(document);
-        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+        let links = links(&text);
+        assert!(links.iter().any(|l| !l.contains("://")), "{document}: no relative link found at all");
+        for target in links {
             let path = target.split('#').next().unwrap_or_default().trim();
             if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
                 continue;
@@ -171,7 +181,7 @@ fn every_relative_link_resolves() {
 #[test]
 fn readme_links_the_howto_and_ci_runs_its_test_command() {
     let readme = read("README.md");
-    assert!(readme.contains("](HOWTO.md)"), "README.md does not link to HOWTO.md");
+    assert!(links(&readme).iter().any(|l| l == "HOWTO.md"), "README.md does not link to HOWTO.md");
     let test_command = blocks(&readme)
         .iter()
         .flat_map(|b| b.text.lines().map(str::to_string).collect::<Vec<_>>())

@@ -4,7 +4,7 @@
 mod support;
 
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
-use howto_harness::variants::{GREETING, arch};
+use howto_harness::variants::{GREETING, PLATFORMS, arch, machine};
 use howto_harness::{Variant, unique_tag};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
@@ -25,7 +25,8 @@ fn elf_machine(binary: &[u8]) -> u16 {
 fn each_architecture_gets_its_own_binary() {
     let docker = engine();
     let mut images = Images::new(docker);
-    for (platform, machine) in [("linux/amd64", 0x3e_u16), ("linux/arm64", 0xb7)] {
+    for &platform in PLATFORMS {
+        let machine = machine(platform).expect("a known platform").elf;
         let (tag, _) = images.build_howto_variant(multi_platform(), Some(platform));
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(info.architecture, arch(platform), "{platform}: the image's Architecture");
@@ -64,16 +65,17 @@ fn both_architectures_share_one_tag_in_a_manifest_list() {
         })
         .collect();
     listed.sort();
-    assert_eq!(listed, ["linux/amd64", "linux/arm64"], "the manifest list's platforms");
+    assert_eq!(listed, PLATFORMS, "the manifest list's platforms");
 
     // What a user on an arm64 machine would do: pull the one tag, get arm64.
     images.adopt(&list);
+    let arm64 = PLATFORMS.iter().copied().find(|p| arch(p) == "arm64").expect("arm64 in PLATFORMS");
     docker
-        .output(&["pull", "--platform", "linux/arm64", &list], std::time::Duration::from_secs(300))
+        .output(&["pull", "--platform", arm64, &list], std::time::Duration::from_secs(300))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(docker.inspect(&list).unwrap_or_else(|e| panic!("{e}")).architecture, "arm64");
     let local = unique_tag("from-registry");
     docker.output(&["tag", &list, &local], std::time::Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
     images.adopt(&local);
-    assert_prints(&local, Some("linux/arm64"), GREETING);
+    assert_prints(&local, Some(arm64), GREETING);
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use howto_harness::variants::{GREETING, builds};
+use howto_harness::variants::{GREETING, PLATFORMS, builds};
 use howto_harness::{Runtime, Variant};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
@@ -98,7 +98,7 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
         match variant.runtime {
             Runtime::Toolchain => simple = Some(size),
             Runtime::Scratch => smallest_static = Some(size),
-            Runtime::DebianSlim if platform.is_none_or(|p| p == "linux/amd64") => {
+            Runtime::DebianSlim if platform.is_none_or(|p| p == PLATFORMS[0]) => {
                 let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}")).into_iter().collect();
                 debian.push((name, size, files));
             }

@@ -66,7 +66,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
         options.runs,
         report::provenance(&docker, &engine_version)
     );
-    howto::update(howto_path, &[("bench".to_string(), bench)])?;
+    howto::update(howto_path, &[(howto_harness::regions::BENCH.to_string(), bench)])?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("bench.svg").display()));
     progress.finish();
     Ok(())

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use howto_harness::regions::{self, SHOWN_REBUILDS};
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
-use howto_harness::variants::{CONTEXT, GREETING, IMAGE};
+use howto_harness::variants::{CONTEXT, EDITED_GREETING, GREETING, IMAGE};
 use howto_harness::{CrateCopy, Docker, PROJECTS};
 
 use crate::chart::{self, Bar, Panel};
@@ -13,11 +14,6 @@ use crate::howto;
 use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
 use crate::sizes;
-
-/// The HOWTO's edit: `Hello, world!` becomes this.
-const EDITED_GREETING: &str = "Hello, universe!";
-/// Variants whose warm rebuild log the HOWTO shows, as `rebuild-<name>`.
-const SHOWN_REBUILDS: &[&str] = &["multistage", "dependency-cache", "cache-mount"];
 
 /// What one target measured.
 struct Row {
@@ -60,20 +56,20 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let provenance = report::provenance(&docker, &engine_version);
     let mut regions = vec![
         (
-            "results".to_string(),
+            regions::RESULTS.to_string(),
             format!(
                 "{}\n{provenance}\n\n![Image size and warm rebuild time per variant](docs/chart.svg)\n",
                 table.to_markdown()
             ),
         ),
-        ("images".to_string(), format!("```text\n{images}\n```\n")),
-        ("manifest".to_string(), format!("```json\n{manifest}\n```\n")),
-        ("sizes".to_string(), format!("{}\n{provenance}\n", sizes.to_markdown())),
+        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n")),
+        (regions::MANIFEST.to_string(), format!("```json\n{manifest}\n```\n")),
+        (regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown())),
     ];
     for name in SHOWN_REBUILDS {
         let row = rows.iter().find(|r| r.target.variant.name == *name);
         let steps = row.map_or(String::new(), |r| r.warm_steps.clone());
-        regions.push((format!("rebuild-{name}"), format!("```text\n{steps}\n```\n")));
+        regions.push((regions::rebuild(name), format!("```text\n{steps}\n```\n")));
     }
     howto::update(howto_path, &regions)?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("chart.svg").display()));

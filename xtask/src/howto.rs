@@ -5,12 +5,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use howto_harness::regions;
+
 /// Replaces what lies between region `name`'s markers by `content`, keeping
 /// the markers. Fails if either marker is missing or appears more than once,
 /// or if they are in the wrong order.
 pub fn fill_region(text: &str, name: &str, content: &str) -> Result<String, String> {
-    let open = marker_line(text, &format!("<!-- generated:{name} -->"))?;
-    let close = marker_line(text, &format!("<!-- /generated:{name} -->"))?;
+    let open = marker_line(text, &regions::open_marker(name))?;
+    let close = marker_line(text, &regions::close_marker(name))?;
     if close.start < open.end {
         return Err(format!("region {name}: its closing marker comes before its opening marker"));
     }

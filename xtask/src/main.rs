@@ -14,55 +14,63 @@ mod sizes;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
 use howto_harness::{PROJECTS, Project, Variant, repo_root};
 
-const USAGE: &str = "\
-usage: cargo xtask <command> [options]
-
-commands:
-  demo     build, run and rebuild every variant; print the figures and write
-           them into HOWTO.md's generated regions and docs/chart.svg
-  bench    repeat cold builds and warm rebuilds; write HOWTO.md's bench region
-           and docs/bench.svg
-  help     show this
-
-options:
-  --howto PATH                        the HOWTO to fill (default: HOWTO.md at the
-                                      repository root); the charts always go to
-                                      docs/ at the root, where its links point
-  --runs N                            bench: runs per variant (default: 3)
-  --crate NAME|all                    bench: which crate(s): my-project,
-                                      deps-heavy, workspace (default: all)
-  --variant NAME                      bench: only this variant (default: all)";
-
-/// What the command line asked for.
-enum Command {
-    Demo,
-    Bench(bench::Options),
-    Help,
+/// The project's tasks.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", arg_required_else_help = true)]
+struct Cli {
+    /// The HOWTO to fill [default: HOWTO.md at the repository root]; the
+    /// charts always go to docs/ at the root, where its links point
+    #[arg(long, global = true, value_name = "PATH")]
+    howto: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-struct Invocation {
-    command: Command,
-    howto: PathBuf,
+#[derive(Subcommand)]
+enum Command {
+    /// Build, run and rebuild every variant; print the figures and write them
+    /// into HOWTO.md's generated regions and docs/chart.svg
+    Demo,
+    /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
+    /// and docs/bench.svg
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Runs per variant
+    #[arg(long, value_name = "N", default_value = "3", value_parser = parse_runs)]
+    runs: usize,
+    /// Which crate(s): my-project, deps-heavy, workspace, or all
+    #[arg(long = "crate", value_name = "NAME|all", default_value = "all", value_parser = parse_projects)]
+    projects: Projects,
+    /// Only this variant [default: all]
+    #[arg(long, value_name = "NAME", value_parser = parse_variant)]
+    variant: Option<&'static Variant>,
+}
+
+/// `--crate`'s value: one project, or all of them (a newtype, so that clap
+/// takes it as one value rather than a repeatable flag).
+#[derive(Clone)]
+struct Projects(Vec<&'static Project>);
+
+impl BenchArgs {
+    fn options(&self) -> bench::Options {
+        bench::Options { runs: self.runs, projects: self.projects.0.clone(), variant: self.variant }
+    }
 }
 
 fn main() -> ExitCode {
-    let invocation = match parse(std::env::args().skip(1).collect()) {
-        Ok(invocation) => invocation,
-        Err(problem) => {
-            eprintln!("xtask: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // Bad input prints clap's error and usage, and exits with status 2.
+    let cli = Cli::parse();
+    let howto = cli.howto.unwrap_or_else(|| repo_root().join("HOWTO.md"));
     let charts = repo_root().join("docs");
-    let outcome = match &invocation.command {
-        Command::Help => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Command::Demo => demo::run(&invocation.howto, &charts),
-        Command::Bench(options) => bench::run(options, &invocation.howto, &charts),
+    let outcome = match &cli.command {
+        Command::Demo => demo::run(&howto, &charts),
+        Command::Bench(args) => bench::run(&args.options(), &howto, &charts),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,105 +81,101 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(args: Vec<String>) -> Result<Invocation, String> {
-    let mut args = args.into_iter();
-    let command = args.next().ok_or("no command given")?;
-    let mut howto = repo_root().join("HOWTO.md");
-    let mut runs = 3;
-    let mut projects = PROJECTS.iter().collect::<Vec<_>>();
-    let mut variant = None;
-    let mut bench_only = Vec::new();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--howto" => howto = PathBuf::from(value()?),
-            "--runs" => runs = parse_runs(&value()?)?,
-            "--crate" => projects = parse_projects(&value()?)?,
-            "--variant" => variant = Some(parse_variant(&value()?)?),
-            "-h" | "--help" => return Ok(Invocation { command: Command::Help, howto }),
-            other => return Err(format!("unknown option {other:?}")),
-        }
-        if flag != "--howto" {
-            bench_only.push(flag);
-        }
-    }
-    let command = match command.as_str() {
-        "demo" => match bench_only.first() {
-            Some(flag) => return Err(format!("{flag} is an option of bench, not of demo")),
-            None => Command::Demo,
-        },
-        "bench" => Command::Bench(bench::Options { runs, projects, variant }),
-        "help" | "-h" | "--help" => Command::Help,
-        other => return Err(format!("unknown command {other:?}")),
-    };
-    Ok(Invocation { command, howto })
-}
-
 fn parse_runs(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(runs) if runs >= 1 => Ok(runs),
-        _ => Err(format!("--runs takes a whole number of at least 1, not {value:?}")),
+        _ => Err(format!("takes a whole number of at least 1, not {value:?}")),
     }
 }
 
-fn parse_projects(value: &str) -> Result<Vec<&'static Project>, String> {
+fn parse_projects(value: &str) -> Result<Projects, String> {
     if value == "all" {
-        return Ok(PROJECTS.iter().collect());
+        return Ok(Projects(PROJECTS.iter().collect()));
     }
-    Project::named(value).map(|p| vec![p]).ok_or_else(|| {
+    Project::named(value).map(|p| Projects(vec![p])).ok_or_else(|| {
         let names: Vec<&str> = PROJECTS.iter().map(|p| p.name).collect();
-        format!("--crate takes one of {} or all, not {value:?}", names.join(", "))
+        format!("takes one of {} or all, not {value:?}", names.join(", "))
     })
 }
 
 fn parse_variant(value: &str) -> Result<&'static Variant, String> {
     Variant::named(value).ok_or_else(|| {
         let names: Vec<&str> = howto_harness::VARIANTS.iter().map(|v| v.name).collect();
-        format!("--variant takes one of {}, not {value:?}", names.join(", "))
+        format!("takes one of {}, not {value:?}", names.join(", "))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_string).collect()
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["cargo xtask"].into_iter().chain(line.split_whitespace()))
+    }
+
+    fn bench(line: &str) -> (bench::Options, Option<PathBuf>) {
+        let cli = parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        let Command::Bench(args) = cli.command else { panic!("{line:?} is not bench") };
+        (args.options(), cli.howto)
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn bench_defaults_to_three_runs_of_everything() {
-        let Command::Bench(options) = parse(args("bench")).unwrap().command else { panic!("not bench") };
+        let (options, howto) = bench("bench");
         assert_eq!(options.runs, 3);
         assert_eq!(options.projects.len(), PROJECTS.len());
         assert!(options.variant.is_none());
+        assert!(howto.is_none());
     }
 
     #[test]
     fn bench_options_are_read() {
-        let parsed = parse(args("bench --runs 1 --crate deps-heavy --variant multistage --howto /tmp/H.md")).unwrap();
-        let Command::Bench(options) = parsed.command else { panic!("not bench") };
+        let (options, howto) = bench("bench --runs 1 --crate deps-heavy --variant multistage --howto /tmp/H.md");
         assert_eq!(options.runs, 1);
         assert_eq!(options.projects.iter().map(|p| p.name).collect::<Vec<_>>(), ["deps-heavy"]);
         assert_eq!(options.variant.map(|v| v.name), Some("multistage"));
-        assert_eq!(parsed.howto, PathBuf::from("/tmp/H.md"));
+        assert_eq!(howto, Some(PathBuf::from("/tmp/H.md")));
+    }
+
+    #[test]
+    fn the_howto_path_may_come_before_the_command() {
+        let cli = parse("--howto /tmp/H.md demo").unwrap();
+        assert!(matches!(cli.command, Command::Demo));
+        assert_eq!(cli.howto, Some(PathBuf::from("/tmp/H.md")));
     }
 
     #[test]
     fn bad_input_is_named() {
-        for (line, says) in [
-            ("", "no command"),
-            ("deploy", "unknown command \"deploy\""),
-            ("bench --runs 0", "at least 1"),
-            ("bench --runs three", "\"three\""),
-            ("bench --runs", "--runs needs a value"),
-            ("bench --crate serde", "one of my-project, deps-heavy, workspace or all"),
-            ("bench --variant alpine", "one of simple, multistage"),
-            ("bench --fast", "unknown option \"--fast\""),
-            ("demo --runs 2", "an option of bench"),
+        for (line, kind, says) in [
+            ("", ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand, "Usage: cargo xtask"),
+            ("deploy", ErrorKind::InvalidSubcommand, "unrecognized subcommand 'deploy'"),
+            ("bench --runs 0", ErrorKind::ValueValidation, "at least 1"),
+            ("bench --runs three", ErrorKind::ValueValidation, "\"three\""),
+            ("bench --runs", ErrorKind::InvalidValue, "a value is required for '--runs <N>'"),
+            ("bench --crate serde", ErrorKind::ValueValidation, "one of my-project, deps-heavy, workspace or all"),
+            ("bench --variant alpine", ErrorKind::ValueValidation, "one of simple, multistage"),
+            ("bench --fast", ErrorKind::UnknownArgument, "unexpected argument '--fast'"),
+            ("demo --runs 2", ErrorKind::UnknownArgument, "unexpected argument '--runs'"),
         ] {
-            let problem = parse(args(line)).err().unwrap_or_else(|| panic!("{line:?} was accepted"));
-            assert!(problem.contains(says), "{line:?}: {problem}");
+            let error = parse(line).err().unwrap_or_else(|| panic!("{line:?} was accepted"));
+            let message = error.render().to_string();
+            assert_eq!(error.kind(), kind, "{line:?}: {message}");
+            assert!(message.contains(says), "{line:?}: {message}");
+            assert_eq!(error.exit_code(), 2, "{line:?}");
         }
+    }
+
+    #[test]
+    fn help_is_not_an_error_exit() {
+        let error = parse("help").err().expect("help stops parsing");
+        assert_eq!((error.kind(), error.exit_code()), (ErrorKind::DisplayHelp, 0));
+        assert!(error.render().to_string().contains("bench"));
     }
 }

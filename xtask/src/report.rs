@@ -2,7 +2,7 @@
 //! into HOWTO.md as Markdown, the units docker uses, and a line that says
 //! when, with what and on what the numbers were taken.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use howto_harness::Docker;
 
@@ -14,32 +14,33 @@ pub struct Table {
 }
 
 impl Table {
-    /// Columns padded to their widest cell, for the terminal.
+    /// Columns padded to their widest cell, a dashed line under the headers,
+    /// for the terminal.
     pub fn to_text(&self) -> String {
-        let widths = self.widths();
-        let line = |cells: Vec<&str>| {
-            let padded: Vec<String> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    if self.is_figures(i) {
-                        format!("{cell:>w$}", w = widths[i])
-                    } else {
-                        format!("{cell:<w$}", w = widths[i])
-                    }
-                })
-                .collect();
-            padded.join("  ").trim_end().to_string() + "\n"
-        };
-        let mut text = line(self.headers.clone());
-        text += &line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
-        for row in &self.rows {
-            text += &line(row.iter().map(String::as_str).collect());
+        use comfy_table::{CellAlignment, ContentLineStyle, LineStyle, TableStyle};
+        let mut table = comfy_table::Table::new();
+        // Two spaces between columns and none around the table: a cell's
+        // right padding and the blank junction.
+        table.load_style(
+            TableStyle::new()
+                .header_lines(ContentLineStyle::none().junction(' '))
+                .header_separator(LineStyle::none().fill('-').junction(' '))
+                .content_lines(ContentLineStyle::none().junction(' ')),
+        );
+        table.set_header(self.headers.clone());
+        table.add_rows(self.rows.clone());
+        for (i, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((0, 1));
+            if self.is_figures(i) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
         }
-        text
+        table.trim_fmt() + "\n"
     }
 
-    /// A GitHub-flavoured Markdown table, figures right-aligned.
+    /// A GitHub-flavoured Markdown table, figures right-aligned. Written by
+    /// hand: comfy-table's Markdown preset pads cells and has no `---:`
+    /// alignment row, and HOWTO.md's generated tables must not change.
     pub fn to_markdown(&self) -> String {
         let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
         let mut text = row(self.headers.iter().map(|h| h.to_string()).collect());
@@ -56,20 +57,6 @@ impl Table {
         let figure =
             |cell: &String| !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || ".–/×-".contains(c));
         !self.rows.is_empty() && self.rows.iter().filter_map(|r| r.get(column)).all(figure)
-    }
-
-    fn widths(&self) -> Vec<usize> {
-        (0..self.headers.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .filter_map(|r| r.get(i))
-                    .map(|c| c.chars().count())
-                    .chain([self.headers[i].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect()
     }
 }
 
@@ -136,30 +123,11 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
 
 /// The current time in UTC, to the minute: `2026-11-29 05:10 UTC`.
 pub fn utc_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    utc_timestamp(secs)
+    utc_timestamp(jiff::Timestamp::now())
 }
 
-fn utc_timestamp(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let (year, month, day) = civil_from_days(days);
-    let minutes = unix_secs % 86_400 / 60;
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes / 60, minutes % 60)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm): enough calendar for a timestamp, without a date crate.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+fn utc_timestamp(time: jiff::Timestamp) -> String {
+    time.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// Median of a non-empty sample (the mean of the middle two for an even count).
@@ -180,9 +148,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {
-        assert_eq!(utc_timestamp(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_timestamp(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(utc_timestamp(1_796_000_000), "2026-11-30 00:53 UTC");
+        let at = |secs| utc_timestamp(jiff::Timestamp::from_second(secs).unwrap());
+        assert_eq!(at(0), "1970-01-01 00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(at(1_796_000_000), "2026-11-30 00:53 UTC");
     }
 
     #[test]
@@ -222,7 +191,10 @@ mod tests {
             headers: vec!["variant", "size (MB)"],
             rows: vec![vec!["static".into(), "1.19".into()], vec!["a|b".into(), "78.9".into()]],
         };
-        assert_eq!(table.to_text(), "variant  size (MB)\n-------  ---------\nstatic        1.19\na|b           78.9\n");
+        assert_eq!(
+            table.to_text(),
+            "variant  size (MB)\n-------- ----------\nstatic        1.19\na|b           78.9\n"
+        );
         assert_eq!(
             table.to_markdown(),
             "| variant | size (MB) |\n| --- | ---: |\n| static | 1.19 |\n| a\\|b | 78.9 |\n"
