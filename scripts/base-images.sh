@@ -160,6 +160,15 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 APT
   printf 'Acquire::Languages "none";\n' >"$work/docker-no-languages"
+  # The dpkg excludes below, applied to the files on disk: in chrootless mode
+  # dpkg runs from this machine and reads its settings, not the image's.
+  cat >"$work/trim-like-slim" <<'SH'
+set -e
+cd "$1/usr/share"
+rm -rf man/* info/* groff/* lintian/*
+find locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+find doc -mindepth 1 ! -type d ! -name copyright -delete
+SH
   for p in linux/amd64 linux/arm64; do
     arch=${p#linux/}
     # Another architecture's maintainer scripts would run under qemu, slowly;
@@ -179,6 +188,7 @@ APT
       --customize-hook="upload $work/docker-clean /etc/apt/apt.conf.d/docker-clean" \
       --customize-hook="upload $work/docker-no-languages /etc/apt/apt.conf.d/docker-no-languages" \
       --customize-hook='rm -f "$1"/var/cache/apt/*.bin' \
+      --customize-hook="sh $work/trim-like-slim \"\$1\"" \
       "$suite" "$work/$arch/rootfs.tar" \
       "deb $debian_mirror/debian $suite main" \
       "deb $debian_mirror/debian $suite-updates main" \
