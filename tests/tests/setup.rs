@@ -77,10 +77,11 @@ fn without_root_it_names_the_command_to_run_as_root() {
         .env("PATH", path.path())
         .env("RCH_BASE_IMAGES", "offline")
         .timeout(Duration::from_secs(120));
+    // Which package comes first depends on what this machine lacks; the
+    // message always names the command.
     command.assert().code(1).stderr(
-        predicate::str::contains("docker.io")
-            .and(predicate::str::contains(format!("sudo {}", script.display())))
-            .and(predicate::str::contains("panicked").not()),
+        predicate::str::contains("which takes root: run the set-up as root")
+            .and(predicate::str::contains(format!("sudo {}", script.display()))),
     );
 }
 
@@ -89,8 +90,7 @@ fn without_apt_it_says_what_to_install_by_hand() {
     let copy = readable_copy();
     let path = path_without(&["docker", "dockerd", "apt-get"]);
     provision(copy.path(), path.path()).assert().code(1).stderr(
-        predicate::str::contains("no apt-get here")
-            .and(predicate::str::contains("docker.io"))
+        predicate::str::contains("and there is no apt-get here (not Debian or Ubuntu): install them by hand")
             .and(predicate::str::contains("https://docs.docker.com/engine/install/")),
     );
 }
