@@ -86,7 +86,9 @@ http:
 YML
   log "starting the offline Docker Hub mirror on $RCH_MIRROR_ADDR (data: $dir/data)"
   setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+  local pid=$!
   for _ in $(seq 1 30); do
+    kill -0 "$pid" 2>/dev/null || break
     if curl -fs -o /dev/null -m 3 "http://$RCH_MIRROR_ADDR/v2/"; then
       echo "$RCH_MIRROR_ADDR" >"$RCH_STATE_DIR/mirror-addr"
       return 0

@@ -11,7 +11,7 @@ pub use crate::build_log::{BuildLog, Compiled, Step};
 pub use crate::client::Docker;
 pub use crate::inspect::ImageInfo;
 pub use crate::process::run_with_timeout;
-use crate::{process, repo_root};
+use crate::{process, repo_root, temporary};
 
 /// Something Docker did not do, with enough context to act on.
 #[derive(Debug)]
@@ -44,20 +44,7 @@ impl Docker {
     /// Builds an image with BuildKit's plain progress, so each step's log
     /// (and whether it was CACHED) can be read back.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
-        let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into()];
-        if let Some(platform) = &build.platform {
-            args.extend(["--platform".into(), platform.clone()]);
-        }
-        if build.no_cache {
-            args.push("--no-cache".into());
-        }
-        for (key, value) in &build.build_args {
-            args.extend(["--build-arg".into(), format!("{key}={value}")]);
-        }
-        args.extend(["-f".into(), build.dockerfile.display().to_string()]);
-        args.extend(["-t".into(), build.tag.clone()]);
-        args.push(build.context.display().to_string());
-
+        let args = build.docker_args();
         let started = Instant::now();
         let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
         let elapsed = started.elapsed();
@@ -187,6 +174,42 @@ impl Build {
     pub fn no_cache(mut self) -> Build {
         self.no_cache = true;
         self
+    }
+
+    /// What [`Docker::build`] passes to docker, in order. `--build-arg`s come
+    /// after `-f`, as a reader would write them.
+    pub fn docker_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into()];
+        if let Some(platform) = &self.platform {
+            args.extend(["--platform".into(), platform.clone()]);
+        }
+        if self.no_cache {
+            args.push("--no-cache".into());
+        }
+        if temporary::is_temporary(&self.tag) {
+            // So that the next run can tell it from the HOWTO's images, and
+            // remove it if this run is killed (temporary::sweep_leftovers).
+            args.extend(["--label".into(), format!("{}={}", temporary::RUN_LABEL, std::process::id())]);
+        }
+        args.extend(["-f".into(), self.dockerfile.display().to_string()]);
+        for (key, value) in &self.build_args {
+            args.extend(["--build-arg".into(), format!("{key}={value}")]);
+        }
+        args.extend(["-t".into(), self.tag.clone()]);
+        args.push(self.context.display().to_string());
+        args
+    }
+
+    /// This build as a reader types it: the harness's own arguments, less
+    /// `--progress=plain` (HOWTO.md sets BUILDKIT_PROGRESS=plain once), with
+    /// a value that holds spaces in double quotes.
+    pub fn command_line(&self) -> String {
+        let words =
+            self.docker_args().into_iter().filter(|a| a != "--progress=plain").map(|arg| match arg.split_once('=') {
+                Some((key, value)) if value.contains(' ') => format!("{key}=\"{value}\""),
+                _ => arg,
+            });
+        std::iter::once("docker".to_string()).chain(words).collect::<Vec<_>>().join(" ")
     }
 }
 

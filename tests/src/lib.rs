@@ -11,6 +11,7 @@ pub mod process;
 pub mod projects;
 pub mod regions;
 pub mod registry;
+pub mod temporary;
 pub mod variants;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use docker::{Build, BuildLog, Docker};
 pub use projects::{Binary, PROJECTS, Project};
+pub use temporary::{TempImages, unique_tag};
 pub use variants::{Rebuild, Runtime, VARIANTS, Variant};
 
 /// The repository's root directory.
@@ -69,49 +71,6 @@ pub fn provision_with(on_line: &mut dyn FnMut(&str)) -> Result<(), String> {
         }
     };
     DONE.get_or_init(run).clone()
-}
-
-/// A tag no other run or test uses: `my-project-test:<name>-<pid>-<n>`.
-pub fn unique_tag(name: &str) -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    format!("{}-test:{name}-{}-{}", variants::IMAGE, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Images made for a while (by a test or a measurement), removed when this
-/// is dropped, whether the work succeeded or failed.
-pub struct TempImages<'a> {
-    docker: &'a Docker,
-    tags: Vec<String>,
-}
-
-impl<'a> TempImages<'a> {
-    pub fn new(docker: &'a Docker) -> TempImages<'a> {
-        TempImages { docker, tags: Vec::new() }
-    }
-
-    /// A fresh tag from [`unique_tag`], to be removed later.
-    pub fn tag(&mut self, what: &str) -> String {
-        let tag = unique_tag(what);
-        self.adopt(&tag);
-        tag
-    }
-
-    /// Remembers a tag made elsewhere (a pull, a `docker tag`) for removal.
-    pub fn adopt(&mut self, tag: &str) {
-        self.tags.push(tag.to_string());
-    }
-
-    /// Removes the images now, e.g. a large one that should not wait.
-    pub fn remove_all(&mut self) {
-        self.docker.remove_images(&self.tags);
-        self.tags.clear();
-    }
-}
-
-impl Drop for TempImages<'_> {
-    fn drop(&mut self) {
-        self.remove_all();
-    }
 }
 
 /// A string no earlier build has seen (process id and clock). BuildKit's

@@ -17,7 +17,21 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
+    /// Starts one on a free port. A port is found by binding it and letting
+    /// it go, so another program may take it first: then the registry exits
+    /// at once, and another port is tried.
     pub fn start() -> Result<LocalRegistry, String> {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match LocalRegistry::start_on_a_free_port() {
+                Ok(registry) => return Ok(registry),
+                Err(e) => failures.push(e),
+            }
+        }
+        Err(failures.join("\n"))
+    }
+
+    fn start_on_a_free_port() -> Result<LocalRegistry, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
@@ -33,23 +47,61 @@ impl LocalRegistry {
             ),
         )
         .map_err(|e| e.to_string())?;
+        let log_path = data.path().join("registry.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start docker-registry ({e}): apt-get install docker-registry"))?;
-        let registry = LocalRegistry { child, address, _data: data };
+        let mut registry = LocalRegistry { child, address, _data: data };
+        let log_tail = || {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(10)..].join("\n")
+        };
+        // Ready when the registry API answers and our child is the one
+        // answering: one that lost the port to another program exits at once.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&registry.address).is_err() {
+        loop {
+            if let Ok(Some(status)) = registry.child.try_wait() {
+                return Err(format!("docker-registry on {} exited ({status}):\n{}", registry.address, log_tail()));
+            }
+            if answers_as_registry(&registry.address) {
+                std::thread::sleep(Duration::from_millis(200));
+                if registry.child.try_wait().is_ok_and(|status| status.is_none()) {
+                    return Ok(registry);
+                }
+            }
             if Instant::now() > deadline {
-                return Err(format!("docker-registry did not listen on {} within 20s", registry.address));
+                return Err(format!(
+                    "docker-registry did not answer on {} within 20s:\n{}",
+                    registry.address,
+                    log_tail()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(registry)
     }
+}
+
+/// Whether `GET /v2/` at `address` gets a registry's answer (a 200 with the
+/// Distribution API header), not just any program's.
+pub fn answers_as_registry(address: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(stream, "GET /v2/ HTTP/1.0\r\nHost: {address}\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response.split_whitespace().nth(1);
+    status == Some("200") && response.to_ascii_lowercase().contains("docker-distribution-api-version")
 }
 
 impl Drop for LocalRegistry {

@@ -146,11 +146,12 @@ impl Variant {
     /// The commands the HOWTO shows for building this variant, one per
     /// platform: exactly what the harness runs, less `--progress=plain`.
     pub fn build_commands(&self) -> Vec<String> {
-        let one = |platform: Option<&str>| {
-            let flag = platform.map(|p| format!("--platform {p} ")).unwrap_or_default();
-            format!("docker build {flag}-f {} -t {} {CONTEXT}", self.dockerfile(), self.tag(platform))
-        };
-        if self.platforms.is_empty() { vec![one(None)] } else { self.platforms.iter().map(|p| one(Some(p))).collect() }
+        self.build_platforms()
+            .into_iter()
+            .map(|platform| {
+                self.build(std::path::Path::new(CONTEXT), &self.tag(platform), platform, &[]).command_line()
+            })
+            .collect()
     }
 
     /// The commands the HOWTO shows for running this variant's image(s).

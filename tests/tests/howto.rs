@@ -193,19 +193,7 @@ fn readme_links_the_howto_and_ci_runs_its_test_command() {
     );
 }
 
-/// `KEY=a b` as a shell reads it back: `KEY="a b"`.
-fn shell_word(word: &str) -> String {
-    match word.split_once('=') {
-        Some((key, value)) if value.contains(' ') => format!("{key}=\"{value}\""),
-        _ => word.to_string(),
-    }
-}
-
-/// `docker build` of a fixture's binary, with its build arguments in the
-/// order the harness passes them (sorted by name).
-fn build_command(variant: &Variant, source: &str, binary: &str, mut args: Vec<(&str, &str)>) -> String {
-    args.sort();
-    let args: Vec<String> =
-        args.iter().map(|(k, v)| format!("--build-arg {}", shell_word(&format!("{k}={v}")))).collect();
-    format!("docker build -f {} {} -t {binary} {source}", variant.dockerfile(), args.join(" "))
+/// `docker build` of a fixture's binary, as the harness builds it.
+fn build_command(variant: &Variant, source: &str, binary: &str, args: Vec<(&str, &str)>) -> String {
+    variant.build(Path::new(source), binary, None, &args).command_line()
 }

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use howto_harness::registry::{LocalRegistry, push_manifest_list};
+use howto_harness::registry::{LocalRegistry, answers_as_registry, push_manifest_list};
+use howto_harness::temporary::{RUN_LABEL, sweep_leftovers};
 use howto_harness::{Build, repo_root};
 use predicates::prelude::*;
 use serial_test::serial;
@@ -171,4 +172,62 @@ fn a_half_pushed_stand_in_is_not_taken_for_ready() {
     check()
         .code(1)
         .stdout(predicate::str::contains("debian:trixie-slim: ready").and(predicate::str::contains(": not ready")));
+}
+
+/// The throwaway registries the tests start are ready only when the registry
+/// API answers: a port that some other program holds does not pass.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_throwaway_registry_is_ready_only_when_its_api_answers() {
+    engine();
+    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
+    assert!(answers_as_registry(&registry.address), "the registry just started does not answer /v2/");
+
+    let squatter = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let address = squatter.local_addr().expect("its address").to_string();
+    let answer = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = squatter.accept().expect("accept");
+        let mut request = [0u8; 256];
+        let _ = stream.read(&mut request);
+        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi").expect("answer");
+    });
+    assert!(!answers_as_registry(&address), "a plain HTTP server was taken for a registry");
+    answer.join().expect("the squatter thread");
+}
+
+/// A run killed mid-way skips its clean-up; the next run removes the images
+/// it made, by their label, and leaves alone those of a run still going.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn images_of_a_killed_run_are_swept_by_the_next_one() {
+    let docker = engine();
+    let context = tempfile::tempdir().expect("a build context");
+    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY marker /marker\n").expect("Dockerfile");
+    std::fs::write(context.path().join("marker"), howto_harness::nonce()).expect("marker");
+
+    // The killed run: a process that built an image under its own id.
+    let mut run = std::process::Command::new("sleep").arg("600").spawn().expect("spawn a stand-in run");
+    let pid = run.id();
+    let killed = format!("my-project-test:killed-{pid}-0");
+    let context_arg = context.path().to_str().expect("a UTF-8 path");
+    let label = format!("{RUN_LABEL}={pid}");
+    docker
+        .output(&["build", "--label", &label, "-t", &killed, context_arg], Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.kill().expect("kill the run");
+    run.wait().expect("reap the run");
+
+    // This run's own image, labelled by Docker::build with this process id.
+    let mut images = Images::new(docker);
+    let alive = howto_harness::unique_tag("alive");
+    images.build(Build::new(context.path().join("Dockerfile"), context.path(), &alive));
+    assert!(docker.inspect(&alive).is_ok_and(|i| i.labels.get(RUN_LABEL) == Some(&std::process::id().to_string())));
+
+    let removed = sweep_leftovers(docker).unwrap_or_else(|e| panic!("{e}"));
+    assert!(removed.contains(&killed), "the sweep removed {removed:?}, not {killed}");
+    assert!(docker.inspect(&killed).is_err(), "{killed} is still there after the sweep");
+    assert!(docker.inspect(&alive).is_ok(), "the sweep removed {alive}, an image of a run still going");
 }

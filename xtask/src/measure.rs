@@ -53,6 +53,7 @@ pub fn prepare(progress: &mut Progress) -> Result<(Docker, String), String> {
     let docker = Docker::connect().map_err(|e| e.to_string())?;
     let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
     progress.note(&format!("{}, engine {engine_version}", docker.describe()));
+    howto_harness::temporary::sweep_leftovers_once(&docker);
     Ok((docker, engine_version))
 }
 

@@ -27,7 +27,9 @@ pub fn engine() -> &'static Docker {
     if let Err(e) = provision() {
         panic!("the set-up failed: {e}");
     }
-    Docker::shared().unwrap_or_else(|e| panic!("{e}"))
+    let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
+    howto_harness::temporary::sweep_leftovers_once(docker);
+    docker
 }
 
 /// Images a test built; removed when it ends, pass or fail.
