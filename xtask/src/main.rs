@@ -1,6 +1,7 @@
 //! The project's tasks: `cargo xtask demo` runs the HOWTO's walkthrough
 //! against the engine and writes the measured figures into HOWTO.md;
-//! `cargo xtask bench` repeats cold builds and warm rebuilds for every variant.
+//! `cargo xtask bench` repeats cold builds and warm rebuilds for every variant;
+//! `cargo xtask sabotage` checks that the tests catch each broken promise.
 
 mod bench;
 mod chart;
@@ -9,6 +10,7 @@ mod howto;
 mod measure;
 mod progress;
 mod report;
+mod sabotage;
 mod sizes;
 
 use std::path::PathBuf;
@@ -37,6 +39,14 @@ enum Command {
     /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
     /// and docs/bench.svg
     Bench(BenchArgs),
+    /// Break each promise the tests guard, one at a time, in a worktree of
+    /// HEAD, and check that `cargo test --workspace --locked` then fails
+    /// naming it
+    Sabotage {
+        /// Only this sabotage [default: all]
+        #[arg(long, value_name = "NAME")]
+        only: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -71,6 +81,7 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Demo => demo::run(&howto, &charts),
         Command::Bench(args) => bench::run(&args.options(), &howto, &charts),
+        Command::Sabotage { only } => sabotage::run(only.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

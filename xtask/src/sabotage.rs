@@ -1,0 +1,247 @@
+//! `cargo xtask sabotage`: breaks, one at a time, a promise the HOWTO makes,
+//! and checks that the README's test command then fails with a message that
+//! names that promise. A test suite that still passes has a hole.
+//!
+//! Each sabotage runs in a git worktree of HEAD under target/sabotage/, so
+//! the repository itself is never edited (uncommitted changes are not seen).
+//! The drift tests that compare HOWTO.md with the Dockerfiles are skipped:
+//! they would catch every Dockerfile edit, whatever the edit breaks.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use howto_harness::repo_root;
+
+use crate::progress::Progress;
+
+pub struct Sabotage {
+    pub name: &'static str,
+    /// The promise it breaks, as the HOWTO makes it.
+    pub promise: &'static str,
+    /// In one file of the worktree: `from` becomes `to`.
+    pub edit: Option<Edit>,
+    /// Set for the test command.
+    pub env: &'static [(&'static str, &'static str)],
+    /// What the failing test must say.
+    pub expect: &'static str,
+}
+
+pub struct Edit {
+    pub file: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+const CACHE_COPY: &str = "COPY --from=builder /app/target/release/${APP_NAME} /usr/local/bin/app\n";
+
+pub const SABOTAGES: &[Sabotage] = &[
+    Sabotage {
+        name: "stray-file",
+        promise: "the runtime image holds the binary and what it needs, nothing from the build",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.dependency-cache",
+            from: CACHE_COPY,
+            to: "COPY --from=builder /app/target/release/${APP_NAME} /usr/local/bin/app\n\
+                 COPY --from=builder /app/Cargo.toml /usr/local/share/Cargo.toml\n",
+        }),
+        env: &[],
+        expect: r#"only in my-project:dependency-cache ["usr/local/share/Cargo.toml"]"#,
+    },
+    Sabotage {
+        name: "sources-before-cook",
+        promise: "after a source edit, the dependencies (cargo chef cook) come from the cache",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.dependency-cache",
+            from: "COPY --from=planner /app/recipe.json recipe.json\n",
+            to: "COPY . .\nCOPY --from=planner /app/recipe.json recipe.json\n",
+        }),
+        env: &[],
+        expect: "`cargo chef cook` should be CACHED after a source edit",
+    },
+    Sabotage {
+        name: "root-runtime",
+        promise: "the program runs as the numeric non-root user 10001:10001",
+        edit: Some(Edit { file: "dockerfiles/Dockerfile.multistage", from: "USER 10001:10001\n", to: "" }),
+        env: &[],
+        expect: "the numeric non-root user and group the HOWTO promises",
+    },
+    Sabotage {
+        name: "skip-in-ci",
+        promise: "in CI every Docker test runs: a skip is refused",
+        edit: None,
+        env: &[("RCH_SKIP_DOCKER_TESTS", "1"), ("CI", "1")],
+        expect: "RCH_SKIP_DOCKER_TESTS is set, but so is CI",
+    },
+    Sabotage {
+        name: "no-engine",
+        promise: "without an engine the Docker tests fail and say why",
+        edit: None,
+        env: &[("DOCKER", "/nonexistent/docker")],
+        expect: "no docker client here can run BuildKit builds",
+    },
+];
+
+/// Whether a sabotage was caught: the test command failed, and its output
+/// named the promise.
+pub struct Outcome {
+    pub name: &'static str,
+    pub caught: bool,
+    pub detail: String,
+    pub took: Duration,
+}
+
+pub fn run(only: Option<&str>) -> Result<(), String> {
+    let chosen: Vec<&Sabotage> = SABOTAGES.iter().filter(|s| only.is_none_or(|name| s.name == name)).collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = SABOTAGES.iter().map(|s| s.name).collect();
+        return Err(format!("no sabotage named {:?}; there are {}", only.unwrap_or(""), names.join(", ")));
+    }
+    let head = git(repo_root(), &["rev-parse", "--short", "HEAD"])?;
+    let mut progress = Progress::new(1 + chosen.len());
+    progress.step(&format!("a worktree of HEAD ({head}) under target/sabotage/"));
+    let worktree = Worktree::add()?;
+
+    let mut outcomes = Vec::new();
+    for sabotage in chosen {
+        progress.step(&format!("{}: {}", sabotage.name, sabotage.promise));
+        let outcome = worktree.try_sabotage(sabotage)?;
+        progress.note(&format!("{}: {}", if outcome.caught { "caught" } else { "NOT CAUGHT" }, outcome.detail));
+        outcomes.push(outcome);
+    }
+    progress.finish();
+
+    println!("| sabotage | caught | seconds | what the tests said |\n|---|---|---:|---|");
+    for o in &outcomes {
+        println!(
+            "| {} | {} | {:.0} | {} |",
+            o.name,
+            if o.caught { "yes" } else { "**no**" },
+            o.took.as_secs_f64(),
+            o.detail
+        );
+    }
+    let missed: Vec<&str> = outcomes.iter().filter(|o| !o.caught).map(|o| o.name).collect();
+    if missed.is_empty() { Ok(()) } else { Err(format!("the tests did not catch: {}", missed.join(", "))) }
+}
+
+/// A git worktree of HEAD at a fixed path, so that cargo's build of it is
+/// reused from one run to the next; removed when dropped.
+struct Worktree {
+    path: PathBuf,
+}
+
+impl Worktree {
+    fn add() -> Result<Worktree, String> {
+        let path = repo_root().join("target/sabotage/tree");
+        if path.exists() {
+            // What a killed run left.
+            let _ = git(repo_root(), &["worktree", "remove", "--force", path.to_str().ok_or("a UTF-8 path")?]);
+            let _ = std::fs::remove_dir_all(&path);
+            git(repo_root(), &["worktree", "prune"])?;
+        }
+        git(repo_root(), &["worktree", "add", "--detach", path.to_str().ok_or("a UTF-8 path")?, "HEAD"])?;
+        Ok(Worktree { path })
+    }
+
+    fn try_sabotage(&self, sabotage: &Sabotage) -> Result<Outcome, String> {
+        git(&self.path, &["checkout", "--", "."])?;
+        if let Some(edit) = &sabotage.edit {
+            let file = self.path.join(edit.file);
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            if !text.contains(edit.from) {
+                return Err(format!(
+                    "{}: {} no longer contains {:?}; update the sabotage",
+                    sabotage.name, edit.file, edit.from
+                ));
+            }
+            std::fs::write(&file, text.replacen(edit.from, edit.to, 1))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        let started = Instant::now();
+        let mut command = duct::cmd!(
+            "cargo",
+            "test",
+            "--workspace",
+            "--locked",
+            "--",
+            "--skip",
+            "every_file_shown_whole_is_byte_identical",
+            "--skip",
+            "every_dockerfile_excerpt_is_made_of_real_lines"
+        )
+        .dir(&self.path)
+        .env("CARGO_TARGET_DIR", repo_root().join("target/sabotage/target"))
+        .stderr_to_stdout()
+        .stdout_capture()
+        .unchecked();
+        for (key, value) in sabotage.env {
+            command = command.env(key, value);
+        }
+        let output = command.run().map_err(|e| format!("{}: cargo test: {e}", sabotage.name))?;
+        let took = started.elapsed();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let named = text.contains(sabotage.expect);
+        let failed_tests: Vec<&str> =
+            text.lines().filter_map(|l| l.strip_prefix("test ").and_then(|l| l.strip_suffix(" ... FAILED"))).collect();
+        let detail = match (output.status.success(), named) {
+            (true, _) => "cargo test passed".to_string(),
+            (false, true) => format!("{} failed: \"{}\"", failed_tests.join(", "), sabotage.expect),
+            (false, false) => format!(
+                "cargo test failed ({}), without saying \"{}\"; its end:\n{}",
+                failed_tests.join(", "),
+                sabotage.expect,
+                tail(&text, 20)
+            ),
+        };
+        Ok(Outcome { name: sabotage.name, caught: !output.status.success() && named, detail, took })
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.to_str() {
+            let _ = git(repo_root(), &["worktree", "remove", "--force", path]);
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let output = duct::cmd("git", args)
+        .dir(dir)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| format!("git {}: {e}", args.join(" ")))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git {} failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sabotage whose edit no longer applies would fail at run time; catch
+    /// it here, where no engine is needed.
+    #[test]
+    fn every_edit_applies_to_the_files_as_they_are() {
+        for sabotage in SABOTAGES {
+            if let Some(edit) = &sabotage.edit {
+                let text = std::fs::read_to_string(repo_root().join(edit.file)).expect(edit.file);
+                assert_eq!(text.matches(edit.from).count(), 1, "{}: {:?} in {}", sabotage.name, edit.from, edit.file);
+            }
+        }
+    }
+}
