@@ -157,7 +157,7 @@ fn every_generated_region_was_filled_by_the_main_job() {
         let end = howto[start..].find(&close).unwrap_or_else(|| panic!("HOWTO.md: {open} is never closed")) + start;
         assert!(
             !howto[start..end].trim().is_empty(),
-            "HOWTO.md: region {name} is empty: run `cargo xtask demo` (and `bench`)"
+            "HOWTO.md: region {name} is empty: run `cargo xtask demo` (and `bench`, `sizes`)"
         );
     }
 }

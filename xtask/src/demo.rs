@@ -13,7 +13,6 @@ use crate::chart::{self, Bar, Panel};
 use crate::howto;
 use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
-use crate::sizes;
 
 /// What one target measured.
 struct Row {
@@ -31,9 +30,9 @@ struct Row {
 
 pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let targets = Target::all();
-    // Engine, base images, a cold and a warm build per target, the manifest
-    // list, the image sizes of three binaries, the outputs.
-    let mut progress = Progress::new(2 + 2 * targets.len() + 1 + 3 + 1);
+    // Set-up, engine, a cold and a warm build per target, the manifest
+    // list, the outputs.
+    let mut progress = Progress::new(2 + 2 * targets.len() + 1 + 1);
 
     let (docker, engine_version) = measure::prepare(&mut progress)?;
 
@@ -44,8 +43,6 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
 
     progress.step("joining the per-platform images in a manifest list on a loopback registry");
     let manifest = manifest_list(&docker, &rows)?;
-
-    let sizes = sizes::table(&docker, &mut progress)?;
 
     progress.step("writing the table, docs/chart.svg and HOWTO.md's generated regions");
     let table = results_table(&rows);
@@ -64,7 +61,6 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
         ),
         (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n")),
         (regions::MANIFEST.to_string(), format!("```json\n{manifest}\n```\n")),
-        (regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown())),
     ];
     for name in SHOWN_REBUILDS {
         let row = rows.iter().find(|r| r.target.variant.name == *name);

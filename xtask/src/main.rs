@@ -39,6 +39,9 @@ enum Command {
     /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
     /// and docs/bench.svg
     Bench(BenchArgs),
+    /// Build my-project and the native fixture with every variant; write the
+    /// image, binary and CA-certificate sizes into HOWTO.md's sizes region
+    Sizes,
     /// Break each promise the tests guard, one at a time, in a worktree of
     /// HEAD, and check that `cargo test --workspace --locked` then fails
     /// naming it
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Demo => demo::run(&howto, &charts),
         Command::Bench(args) => bench::run(&args.options(), &howto, &charts),
+        Command::Sizes => sizes::run(&howto),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
     };
     match outcome {

@@ -2,15 +2,34 @@
 //! native fixture: for each variant, the image, the binary in it, and the
 //! layer that gives the runtime its trust store (ca-certificates and the
 //! RUNTIME_PACKAGES, or the static image's copied CA bundle), read from the
-//! image's history. The demo writes it into HOWTO.md.
+//! image's history. `cargo xtask sizes` writes it into HOWTO.md. It is not
+//! part of the demo: on a fresh machine its builds of the native fixture
+//! (whose arm64 runtimes install packages under qemu) take longer than the
+//! whole demo.
 
+use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::projects::{native, scratch_copy};
-use howto_harness::{Docker, TempImages};
+use howto_harness::{Docker, TempImages, regions};
 
-use crate::measure::{Progress, Target};
+use crate::howto;
+use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
+
+pub fn run(howto_path: &Path) -> Result<(), String> {
+    // Set-up, engine, one step per binary, writing.
+    let mut progress = Progress::new(2 + 1 + native::BINARIES.len() + 1);
+    let (docker, engine_version) = measure::prepare(&mut progress)?;
+    let sizes = table(&docker, &mut progress)?;
+    progress.step("writing the table and HOWTO.md's sizes region");
+    println!("{}", sizes.to_text());
+    let provenance = report::provenance(&docker, &engine_version);
+    howto::update(howto_path, &[(regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown()))])?;
+    progress.note(&format!("wrote {}", howto_path.display()));
+    progress.finish();
+    Ok(())
+}
 
 /// One image measured.
 struct Row {
