@@ -27,8 +27,35 @@ impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// An error; one that shows the daemon gone also gets the end of the log of
+/// the dockerd that scripts/provision.sh started, which says why it went.
 pub(crate) fn error(message: impl Into<String>) -> Error {
-    Error(message.into())
+    let message = message.into();
+    if daemon_gone(&message) {
+        return Error(message + &daemon_log_note(DOCKERD_LOG));
+    }
+    Error(message)
+}
+
+/// Where scripts/setup-engine.sh has the dockerd it starts write its log.
+const DOCKERD_LOG: &str = "/var/lib/rust-container-howto/dockerd.log";
+
+fn daemon_gone(message: &str) -> bool {
+    message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running?")
+}
+
+fn daemon_log_note(log: &str) -> String {
+    match std::fs::read_to_string(log) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.trim_end().lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            format!("\nThe Docker daemon does not answer. The end of {log}:\n{tail}")
+        }
+        Err(_) => format!(
+            "\nThe Docker daemon does not answer, and there is no {log}: it was not started by \
+             scripts/provision.sh. Look at the log of the daemon you started."
+        ),
+    }
 }
 
 impl Docker {
@@ -217,4 +244,25 @@ impl Build {
 pub struct BuildOutput {
     pub log: BuildLog,
     pub elapsed: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_that_died_is_reported_with_the_end_of_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("dockerd.log");
+        let lines: Vec<String> = (1..=30).map(|n| format!("line {n}")).collect();
+        std::fs::write(&log, lines.join("\n") + "\nfatal: out of disk space\n").unwrap();
+        let gone = "docker build failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. \
+                    Is the docker daemon running?";
+        assert!(daemon_gone(gone));
+        let note = daemon_log_note(log.to_str().unwrap());
+        assert!(note.ends_with("line 30\nfatal: out of disk space"), "{note}");
+        assert!(!note.contains("line 11\n"), "only the last 20 lines: {note}");
+        assert!(daemon_log_note("/nonexistent/dockerd.log").contains("not started by scripts/provision.sh"));
+        assert!(!daemon_gone("docker build failed: no such file: Dockerfile"));
+    }
 }
