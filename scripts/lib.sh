@@ -56,9 +56,9 @@ quietly() {
 }
 
 # Sets DOCKER_CLI to the docker client that can run BuildKit builds here, and
-# DOCKER_BUILDER to how: a client with buildx builds with BuildKit by default;
-# a client older than 23.0 needs DOCKER_BUILDKIT=1 (exported here); a newer
-# client without buildx refuses BuildKit, so it is skipped.
+# DOCKER_BUILDER to how. A client older than 23.0 runs the legacy builder
+# unless DOCKER_BUILDKIT=1 (exported here), buildx plugin or not; from 23.0
+# on, `docker build` is buildx, so a client without it is skipped.
 # DOCKER=/path/to/docker overrides the choice.
 pick_docker() {
   local candidates=() c version
@@ -67,13 +67,13 @@ pick_docker() {
     command -v "$c" >/dev/null 2>&1 || continue
     export DOCKER_CLI DOCKER_BUILDER
     DOCKER_CLI=$(command -v "$c")
-    if "$c" buildx version >/dev/null 2>&1; then
-      DOCKER_BUILDER=buildx; return 0
-    fi
     version=$("$c" --version | sed -n 's/^Docker version \([0-9]*\).*/\1/p')
     if [ -n "$version" ] && [ "$version" -lt 23 ]; then
       export DOCKER_BUILDKIT=1
       DOCKER_BUILDER="DOCKER_BUILDKIT=1"; return 0
+    fi
+    if "$c" buildx version >/dev/null 2>&1; then
+      DOCKER_BUILDER=buildx; return 0
     fi
   done
   return 1

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Everything `cargo xtask demo` and the tests need, from a fresh Debian or
 # Ubuntu machine: the tools they call, a Docker Engine with BuildKit, qemu for
-# arm64 images, and every base image the Dockerfiles name. Both run it first;
-# it is quick when all is there. Installing and starting things needs root:
-# where that cannot be done, it stops with the one command to run.
+# arm64 images, and every base image the Dockerfiles name; with
+# RCH_ENGINE=current, also a current engine in a container
+# (current-engine.sh). Both run it first; it is quick when all is there.
+# Installing and starting things needs root: where that cannot be done, it
+# stops with the one command to run.
 #
 # Under a lock, so that test binaries started together wait for one another
 # instead of installing the same thing twice. A run killed half-way leaves
@@ -29,6 +31,12 @@ command -v curl >/dev/null 2>&1 || apt_install "checking which registries answer
 command -v openssl >/dev/null 2>&1 || apt_install "the TLS tests' server" openssl
 command -v readelf >/dev/null 2>&1 || apt_install "reading the binaries' ELF headers" binutils
 
+case "${RCH_ENGINE:-legacy}" in
+  legacy|current) ;;
+  *) die "RCH_ENGINE must be legacy or current, not '$RCH_ENGINE'" ;;
+esac
 "$here/setup-engine.sh"
 "$here/base-images.sh"
+# The current engine runs in a container of the host's, from the base images.
+[ "${RCH_ENGINE:-legacy}" = legacy ] || "$here/current-engine.sh"
 log "provisioned in $((SECONDS - start))s"

@@ -1,5 +1,9 @@
-//! Which docker client to use: one with buildx, else a pre-23 one with
-//! DOCKER_BUILDKIT=1 (as scripts/lib.sh picks), `DOCKER` overriding both.
+//! Which engine and docker client to use. `RCH_ENGINE` picks the engine:
+//! the host's (`legacy`, the default: Engine 20.10) or a current one in a
+//! container (`current`: Engine 26 with the containerd store and its own
+//! client with buildx, from scripts/current-engine.sh). On the host's engine
+//! the client is one with buildx, else a pre-23 one with DOCKER_BUILDKIT=1
+//! (as scripts/lib.sh picks), `DOCKER` overriding both.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -13,6 +17,34 @@ pub struct Docker {
     cli: PathBuf,
     /// Pre-23 clients build with BuildKit only when DOCKER_BUILDKIT=1.
     needs_buildkit_env: bool,
+    /// Set for every command: where the current engine's socket and
+    /// client configuration are.
+    env: Vec<(&'static str, String)>,
+}
+
+/// The engine the harness drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The host's engine (20.10 from Debian bookworm here).
+    Legacy,
+    /// Engine 26 in a container, with the containerd image store.
+    Current,
+}
+
+impl Engine {
+    /// What `RCH_ENGINE` asks for: unset, `legacy` or `current`.
+    pub fn selected() -> std::result::Result<Engine, String> {
+        match std::env::var("RCH_ENGINE").unwrap_or_default().as_str() {
+            "" | "legacy" => Ok(Engine::Legacy),
+            "current" => Ok(Engine::Current),
+            other => Err(format!("RCH_ENGINE must be legacy or current, not {other:?}")),
+        }
+    }
+}
+
+/// Where the set-up keeps its state (scripts/lib.sh's RCH_STATE_DIR).
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("RCH_STATE_DIR").map_or_else(|| PathBuf::from("/var/lib/rust-container-howto"), PathBuf::from)
 }
 
 impl Docker {
@@ -26,11 +58,21 @@ impl Docker {
     /// one with DOCKER_BUILDKIT=1; `DOCKER` overrides) and checks that the
     /// daemon answers.
     pub fn connect() -> Result<Docker> {
-        let candidates: Vec<PathBuf> = match std::env::var_os("DOCKER") {
-            Some(cli) => vec![cli.into()],
-            None => vec!["docker".into(), "/usr/bin/docker".into()],
+        let (candidates, env): (Vec<PathBuf>, _) = match Engine::selected().map_err(error)? {
+            Engine::Current => {
+                let dir = state_dir().join("current");
+                let env = vec![
+                    ("DOCKER_HOST", format!("unix://{}", dir.join("docker.sock").display())),
+                    ("DOCKER_CONFIG", dir.join("client").display().to_string()),
+                ];
+                (vec![dir.join("bin/docker")], env)
+            }
+            Engine::Legacy => match std::env::var_os("DOCKER") {
+                Some(cli) => (vec![cli.into()], Vec::new()),
+                None => (vec!["docker".into(), "/usr/bin/docker".into()], Vec::new()),
+            },
         };
-        let docker = candidates.iter().find_map(|cli| Docker::probe(cli)).ok_or_else(|| {
+        let docker = candidates.iter().find_map(|cli| Docker::probe(cli, &env)).ok_or_else(|| {
             error(format!(
                 "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
@@ -48,15 +90,15 @@ impl Docker {
         Ok(docker)
     }
 
-    fn probe(cli: &Path) -> Option<Docker> {
+    fn probe(cli: &Path, env: &[(&'static str, String)]) -> Option<Docker> {
+        let docker = |needs_buildkit_env| Docker { cli: cli.into(), needs_buildkit_env, env: env.to_vec() };
         // A client that hangs (a daemon socket that never answers) is no client.
         let quiet = |args: &[&str]| {
-            let expression = duct::cmd(cli, args).stdout_capture().stderr_capture();
+            let expression = docker(false).cmd(args).stdout_capture().stderr_capture();
             crate::process::run_with_timeout(expression, Duration::from_secs(20)).ok()
         };
-        if quiet(&["buildx", "version"]).is_some_and(|o| o.status.success()) {
-            return Some(Docker { cli: cli.into(), needs_buildkit_env: false });
-        }
+        // Before 23.0, `docker build` is the legacy builder unless
+        // DOCKER_BUILDKIT=1, buildx plugin or not; from 23.0 on it is buildx.
         let version = quiet(&["--version"]).filter(|o| o.status.success())?;
         let major: u32 = String::from_utf8_lossy(&version.stdout)
             .strip_prefix("Docker version ")?
@@ -64,7 +106,10 @@ impl Docker {
             .next()?
             .parse()
             .ok()?;
-        (major < 23).then(|| Docker { cli: cli.into(), needs_buildkit_env: true })
+        if major < 23 {
+            return Some(docker(true));
+        }
+        quiet(&["buildx", "version"]).is_some_and(|o| o.status.success()).then(|| docker(false))
     }
 
     /// What is used, for messages and reports.
@@ -85,7 +130,10 @@ impl Docker {
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString>,
     {
-        let expression = duct::cmd(&self.cli, args);
+        let mut expression = duct::cmd(&self.cli, args);
+        for (key, value) in &self.env {
+            expression = expression.env(key, value);
+        }
         if self.needs_buildkit_env { expression.env("DOCKER_BUILDKIT", "1") } else { expression }
     }
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A current Docker beside the host's 20.10: Debian trixie's Engine 26 with the
+# containerd image store, in a container of the host's engine, its socket at
+# $RCH_STATE_DIR/current/docker.sock; and its client (26, with buildx 0.13)
+# under $RCH_STATE_DIR/current/, so the host's own client stays as it is.
+# RCH_ENGINE=current points the harness at it. Idempotent; run by
+# provision.sh when RCH_ENGINE=current, after the host engine and the base
+# images are ready.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+pick_docker || die "no docker client can run BuildKit builds; run scripts/provision.sh first"
+docker=$DOCKER_CLI
+dir=$RCH_STATE_DIR/current
+image=rust-container-howto/engine:26
+container=rust-container-howto-engine-26
+current=(env DOCKER_HOST="unix://$dir/docker.sock" DOCKER_CONFIG="$dir/client" "$dir/bin/docker")
+
+answers() { [ -x "$dir/bin/docker" ] && timeout 10 "${current[@]}" info >/dev/null 2>&1; }
+
+if answers; then
+  log "current engine: $("${current[@]}" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}') answers"
+  exit 0
+fi
+need_root "starting the current engine"
+mkdir -p "$dir/bin" "$dir/client/cli-plugins" "$dir/run" "$dir/lib-docker" "$dir/lib-containerd"
+
+if ! "$docker" image inspect "$image" >/dev/null 2>&1; then
+  context=$(mktemp -d)
+  trap 'rm -rf "$context"' EXIT
+  cp "$here"/engines/current/* "$context/"
+  cp /etc/ssl/certs/ca-certificates.crt "$context/host-ca-bundle.crt"
+  quietly "$image: Debian trixie's docker.io, docker-cli and docker-buildx" "$docker" build -t "$image" "$context"
+fi
+# The client and its buildx plugin, from the same packages as the engine.
+"$docker" run --rm --entrypoint cat "$image" /usr/bin/docker >"$dir/bin/docker"
+"$docker" run --rm --entrypoint cat "$image" /usr/libexec/docker/cli-plugins/docker-buildx \
+  >"$dir/client/cli-plugins/docker-buildx"
+chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
+
+"$docker" rm -f "$container" >/dev/null 2>&1 || true
+mirror=()
+[ -d "$RCH_STATE_DIR/registry/data/docker" ] && mirror=(-v "$RCH_STATE_DIR/registry/data:/mirror:ro")
+# The capabilities an engine needs inside a container where --privileged is
+# refused; its storage on host directories, since overlayfs does not stack.
+log "starting $container (socket: $dir/docker.sock)"
+"$docker" run -d --name "$container" \
+  --cap-add ALL --cap-drop SYS_RESOURCE \
+  --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
+  -v /sys/fs/cgroup:/sys/fs/cgroup \
+  -v "$dir/lib-docker:/var/lib/docker" -v "$dir/lib-containerd:/var/lib/containerd" \
+  -v "$dir/run:/run/rch" "${mirror[@]}" \
+  "$image" >/dev/null
+for i in $(seq 1 60); do
+  if answers; then
+    log "current engine answers after ${i}s: $("${current[@]}" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}')"
+    exit 0
+  fi
+  [ "$("$docker" inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ] || break
+  sleep 1
+done
+"$docker" logs --tail 20 "$container" >&2 || true
+die "the current engine did not come up in $container"
