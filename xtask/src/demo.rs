@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use howto_harness::projects::native;
 use howto_harness::regions::{self, SHOWN_REBUILDS};
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{CONTEXT, EDITED_GREETING, GREETING, IMAGE};
@@ -32,10 +33,10 @@ struct Row {
 pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let targets = Target::all();
     // Engine, base images, a cold and a warm build per target, the manifest
-    // list, the image sizes of three binaries, the outputs.
-    let mut progress = Progress::new(2 + 2 * targets.len() + 1 + 3 + 1);
+    // list, the image sizes of the native binaries, the outputs.
+    let mut progress = Progress::new(2 + 2 * targets.len() + 1 + native::BINARIES.len() + 1);
 
-    let (docker, engine_version) = measure::prepare(&mut progress)?;
+    let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
     for target in targets {
@@ -53,7 +54,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let images = docker.output(&["images", IMAGE], std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     chart::draw(&charts_dir.join("chart.svg"), &chart_panels(&rows))?;
 
-    let provenance = report::provenance(&docker, &engine_version);
+    let provenance = report::provenance(&docker, &engine_version, base_images);
     let mut regions = vec![
         (
             regions::RESULTS.to_string(),
@@ -62,7 +63,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
                 table.to_markdown()
             ),
         ),
-        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n")),
+        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n\n{provenance}\n")),
         (regions::MANIFEST.to_string(), format!("```json\n{manifest}\n```\n")),
         (regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown())),
     ];
