@@ -48,9 +48,73 @@ impl ImageInfo {
     }
 }
 
+/// The label scripts/base-images.sh puts on every stand-in it builds; images
+/// built on a stand-in inherit it.
+pub const STAND_IN_LABEL: &str = "io.github.rust-container-howto.stand-in";
+
+/// Where the base images that a measurement was built on came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseImages {
+    /// The images Docker Hub publishes under those names.
+    Official,
+    /// Local stand-ins served under the official names (offline mode).
+    StandIns,
+    /// Some of each.
+    Mixed,
+}
+
+impl BaseImages {
+    /// The mode, from the labels of each base image as `docker image inspect`
+    /// gives them: an image is a stand-in if and only if it carries
+    /// [`STAND_IN_LABEL`]. `None` when there are no images to judge by.
+    pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a BTreeMap<String, String>>) -> Option<BaseImages> {
+        let (mut stand_ins, mut official) = (0, 0);
+        for image in labels {
+            if image.contains_key(STAND_IN_LABEL) {
+                stand_ins += 1;
+            } else {
+                official += 1;
+            }
+        }
+        match (stand_ins, official) {
+            (0, 0) => None,
+            (_, 0) => Some(BaseImages::StandIns),
+            (0, _) => Some(BaseImages::Official),
+            _ => Some(BaseImages::Mixed),
+        }
+    }
+
+    /// For a report's provenance line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BaseImages::Official => "the official ones",
+            BaseImages::StandIns => "local stand-ins, not the official ones",
+            BaseImages::Mixed => "some official, some local stand-ins",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn base_images_are_stand_ins_exactly_when_labelled() {
+        let stand_in = labels(&[(STAND_IN_LABEL, "debian:trixie-slim: Debian trixie minbase by mmdebstrap")]);
+        let official = labels(&[("org.opencontainers.image.version", "1.96")]);
+        let none = labels(&[]);
+        assert_eq!(BaseImages::from_labels([&stand_in, &stand_in]), Some(BaseImages::StandIns));
+        assert_eq!(BaseImages::from_labels([&official, &none]), Some(BaseImages::Official));
+        assert_eq!(BaseImages::from_labels([&official, &stand_in]), Some(BaseImages::Mixed));
+        assert_eq!(BaseImages::from_labels([]), None);
+        // Another project's label that merely mentions stand-ins is not ours.
+        let other = labels(&[("stand-in", "yes")]);
+        assert_eq!(BaseImages::from_labels([&other]), Some(BaseImages::Official));
+    }
 
     const IMAGE: &str = r#"{"Id":"sha256:ab","Size":42,"Architecture":"arm64",
         "Config":{"User":"10001:10001","Entrypoint":["/app"],"Labels":null}}"#;

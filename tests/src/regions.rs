@@ -7,7 +7,7 @@ pub const RESULTS: &str = "results";
 pub const IMAGES: &str = "images";
 /// `docker manifest inspect` of the multi-platform tag.
 pub const MANIFEST: &str = "manifest";
-/// The image sizes of three binaries.
+/// The image sizes of the native fixture's binaries, per variant.
 pub const SIZES: &str = "sizes";
 /// `cargo xtask bench`'s table.
 pub const BENCH: &str = "bench";

@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use howto_harness::inspect::STAND_IN_LABEL;
 use howto_harness::variants::{PLATFORMS, machine};
 use howto_harness::{Build, Docker, repo_root, unique_tag};
 use predicates::prelude::*;
@@ -18,9 +19,6 @@ fn base_images() -> Vec<String> {
         duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list").read().expect("base-images.sh --list");
     out.lines().map(str::to_string).collect()
 }
-
-/// The label every stand-in carries (and images built on it inherit).
-const STAND_IN_LABEL: &str = "io.github.rust-container-howto.stand-in";
 
 /// True when the engine takes Docker Hub images from the offline mirror on
 /// loopback that scripts/base-images.sh fills with stand-ins.

@@ -1,6 +1,7 @@
-//! HOWTO.md never drifts from the files it teaches: every Dockerfile it shows
-//! is the file, every build or run command is one the harness runs, every
-//! figure was filled in by the main job, and every link resolves.
+//! HOWTO.md and its appendices (docs/*.md) never drift from the files they
+//! teach: every file shown whole is the file, every Dockerfile excerpt is a
+//! run of its lines, every build or run command is one the harness runs,
+//! every figure was filled in by the main job, and every link resolves.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,6 +22,63 @@ struct Block {
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// HOWTO.md and its appendices: every Markdown file under docs/. Paths are
+/// relative to the repository root.
+fn documents() -> Vec<String> {
+    let mut appendices: Vec<String> = std::fs::read_dir(repo_root().join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("docs/ entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    appendices.sort();
+    assert!(!appendices.is_empty(), "docs/ holds no appendix");
+    std::iter::once("HOWTO.md".to_string()).chain(appendices).collect()
+}
+
+/// A line that stands for lines left out of an excerpt.
+fn is_elision(line: &str) -> bool {
+    matches!(line.trim(), "# …" | "# ...")
+}
+
+/// Why `excerpt` is not a faithful excerpt of any of `files`, or `None` if it
+/// is: its non-blank lines, between elision markers, must each be a run of
+/// consecutive non-blank lines of one file, the runs in the file's order.
+/// Blank lines carry nothing, so they may be dropped or kept.
+fn excerpt_problem(excerpt: &str, files: &[String]) -> Option<String> {
+    let mut runs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in excerpt.lines().filter(|l| !l.trim().is_empty()) {
+        if is_elision(line) {
+            runs.push(Vec::new());
+        } else {
+            runs.last_mut().expect("one run at least").push(line);
+        }
+    }
+    runs.retain(|run| !run.is_empty());
+    let all: BTreeSet<&str> = files.iter().flat_map(|f| f.lines()).collect();
+    if let Some(line) = runs.iter().flatten().find(|l| !all.contains(**l)) {
+        return Some(format!("`{line}` is in no Dockerfile"));
+    }
+    let found_in = |file: &String| {
+        let lines: Vec<&str> = file.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut from = 0;
+        runs.iter().all(|run| {
+            match (from..=lines.len().saturating_sub(run.len())).find(|&i| lines[i..].starts_with(run)) {
+                Some(at) => {
+                    from = at + run.len();
+                    true
+                }
+                None => false,
+            }
+        })
+    };
+    if files.iter().any(found_in) {
+        None
+    } else {
+        Some("its lines are real, but not consecutive in any Dockerfile: show a run of lines, or mark the gap with a `# …` line".to_string())
+    }
 }
 
 fn blocks(markdown: &str) -> Vec<Block> {
@@ -70,15 +128,16 @@ fn links(markdown: &str) -> Vec<String> {
 
 #[test]
 fn every_file_shown_whole_is_byte_identical() {
-    let howto = read("HOWTO.md");
-    let shown: Vec<Block> = blocks(&howto).into_iter().filter(|b| b.file.is_some()).collect();
-    for block in &shown {
-        let file = block.file.as_deref().expect("filtered on file");
-        assert_eq!(block.text, read(file), "HOWTO.md line {}: the block differs from {file}", block.line);
+    for document in documents() {
+        for block in blocks(&read(&document)).iter().filter(|b| b.file.is_some()) {
+            let file = block.file.as_deref().expect("filtered on file");
+            assert_eq!(block.text, read(file), "{document} line {}: the block differs from {file}", block.line);
+        }
     }
+    let howto: Vec<Block> = blocks(&read("HOWTO.md")).into_iter().filter(|b| b.file.is_some()).collect();
     for variant in VARIANTS {
         assert!(
-            shown.iter().any(|b| b.file.as_deref() == Some(variant.dockerfile().as_str())),
+            howto.iter().any(|b| b.file.as_deref() == Some(variant.dockerfile().as_str())),
             "HOWTO.md does not show {} whole",
             variant.dockerfile()
         );
@@ -86,20 +145,33 @@ fn every_file_shown_whole_is_byte_identical() {
 }
 
 #[test]
-fn every_dockerfile_excerpt_is_made_of_real_lines() {
-    let howto = read("HOWTO.md");
-    let real: BTreeSet<String> =
-        VARIANTS.iter().flat_map(|v| read(&v.dockerfile()).lines().map(str::to_string).collect::<Vec<_>>()).collect();
-    for block in blocks(&howto).iter().filter(|b| b.lang == "dockerfile" && b.file.is_none()) {
-        for line in block.text.lines().filter(|l| !l.trim().is_empty()) {
-            assert!(real.contains(line), "HOWTO.md block at line {}: `{line}` is in no Dockerfile", block.line);
+fn every_dockerfile_excerpt_is_a_run_of_real_lines() {
+    let dockerfiles: Vec<String> = VARIANTS.iter().map(|v| read(&v.dockerfile())).collect();
+    let mut problems = Vec::new();
+    for document in documents() {
+        for block in blocks(&read(&document)).iter().filter(|b| b.lang == "dockerfile" && b.file.is_none()) {
+            if let Some(problem) = excerpt_problem(&block.text, &dockerfiles) {
+                problems.push(format!("{document} block at line {}: {problem}:\n{}", block.line, block.text));
+            }
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_excerpt_check_rejects_what_it_should() {
+    let files = ["FROM a AS b\n# why\nRUN x\n\nCOPY . .\nRUN y\n".to_string()];
+    let ok = |excerpt: &str| excerpt_problem(excerpt, &files);
+    assert_eq!(ok("FROM a AS b\n# why\nRUN x\n"), None);
+    assert_eq!(ok("RUN x\nCOPY . .\n"), None, "a blank line may be dropped");
+    assert_eq!(ok("FROM a AS b\n# …\nRUN y\n"), None, "a marked gap");
+    assert!(ok("FROM a AS b\nRUN x\n").is_some_and(|p| p.contains("not consecutive")), "a silent gap");
+    assert!(ok("RUN y\n# …\nFROM a AS b\n").is_some(), "runs out of order");
+    assert!(ok("RUN z\n").is_some_and(|p| p.contains("in no Dockerfile")), "an invented line");
 }
 
 #[test]
 fn every_build_and_run_command_is_one_the_harness_runs() {
-    let howto = read("HOWTO.md");
     let mut known: BTreeSet<String> =
         builds().map(|(v, _)| v).flat_map(|v| v.build_commands().into_iter().chain(v.run_commands())).collect();
     // A fixture's binary, built with the build arguments the harness passes
@@ -119,23 +191,38 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
         }
     }
     let mut seen = BTreeSet::new();
-    for block in blocks(&howto).iter().filter(|b| matches!(b.lang.as_str(), "bash" | "sh" | "console" | "shell")) {
+    let shown: Vec<(String, Block)> =
+        documents().into_iter().flat_map(|d| blocks(&read(&d)).into_iter().map(move |b| (d.clone(), b))).collect();
+    for (document, block) in
+        shown.iter().filter(|(_, b)| matches!(b.lang.as_str(), "bash" | "sh" | "console" | "shell"))
+    {
         for line in block.text.lines().map(|l| l.trim().trim_start_matches("$ ")) {
-            if line.starts_with("docker build ") || line.starts_with("docker run ") {
+            let named_dockerfile = || {
+                let dockerfile = line.split_whitespace().skip_while(|w| *w != "-f").nth(1);
+                dockerfile.unwrap_or_else(|| panic!("{document}: `{line}` names no Dockerfile")).to_string()
+            };
+            if line.starts_with("docker build ") && line.contains('<') {
+                // A template for the reader's own crate (`<your-binary>`): the
+                // harness cannot run it, but the Dockerfile must exist.
+                let dockerfile = named_dockerfile();
+                assert!(
+                    VARIANTS.iter().any(|v| v.dockerfile() == dockerfile),
+                    "{document} block at line {}: `{line}`: {dockerfile} is not one of dockerfiles/",
+                    block.line
+                );
+            } else if line.starts_with("docker build ") || line.starts_with("docker run ") {
                 assert!(
                     known.contains(line),
-                    "HOWTO.md block at line {}: `{line}` is not a command the harness runs; it runs:\n{}",
+                    "{document} block at line {}: `{line}` is not a command the harness runs; it runs:\n{}",
                     block.line,
                     known.iter().cloned().collect::<Vec<_>>().join("\n")
                 );
-                seen.insert(line.to_string());
+                if document == "HOWTO.md" {
+                    seen.insert(line.to_string());
+                }
             } else if line.starts_with("docker buildx build ") {
-                let dockerfile = line
-                    .split_whitespace()
-                    .skip_while(|w| *w != "-f")
-                    .nth(1)
-                    .unwrap_or_else(|| panic!("`{line}` names no Dockerfile"));
-                assert!(repo_root().join(dockerfile).is_file(), "`{line}`: {dockerfile} does not exist");
+                let dockerfile = named_dockerfile();
+                assert!(repo_root().join(&dockerfile).is_file(), "`{line}`: {dockerfile} does not exist");
                 assert!(line.ends_with(" my-project"), "`{line}`: the build context is my-project");
             }
         }
@@ -164,17 +251,29 @@ fn every_generated_region_was_filled_by_the_main_job() {
 
 #[test]
 fn every_relative_link_resolves() {
-    for document in ["HOWTO.md", "README.md"] {
-        let text = read(document);
+    for document in documents().into_iter().chain(["README.md".to_string()]) {
+        let text = read(&document);
         let links = links(&text);
         assert!(links.iter().any(|l| !l.contains("://")), "{document}: no relative link found at all");
+        let dir = repo_root().join(&document).parent().expect("a document is in a directory").to_path_buf();
         for target in links {
             let path = target.split('#').next().unwrap_or_default().trim();
             if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
                 continue;
             }
-            assert!(Path::new(&repo_root().join(path)).exists(), "{document}: the link to {target} leads nowhere");
+            assert!(Path::new(&dir.join(path)).exists(), "{document}: the link to {target} leads nowhere");
         }
+    }
+}
+
+#[test]
+fn the_howto_links_every_appendix() {
+    let howto = links(&read("HOWTO.md"));
+    for appendix in documents().into_iter().skip(1) {
+        assert!(
+            howto.iter().any(|l| l.split('#').next() == Some(appendix.as_str())),
+            "HOWTO.md never links {appendix}"
+        );
     }
 }
 

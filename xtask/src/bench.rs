@@ -25,7 +25,6 @@ struct Row {
     bound_secs: Option<f64>,
     project: &'static Project,
     target: Target,
-    size_bytes: u64,
     cold_secs: Vec<f64>,
     warm_secs: Vec<f64>,
     /// The same build once more, every step cached: what Docker itself costs.
@@ -38,7 +37,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
     let builds = options.projects.len() * targets.len() * options.runs * 2;
     let mut progress = Progress::new(2 + options.projects.len() + builds + 1);
 
-    let (docker, engine_version) = measure::prepare(&mut progress)?;
+    let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
     for &project in &options.projects {
@@ -64,7 +63,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
          ![Warm rebuild after a one-line edit, per crate](docs/bench.svg)\n",
         table.to_markdown(),
         options.runs,
-        report::provenance(&docker, &engine_version)
+        report::provenance(&docker, &engine_version, base_images)
     );
     howto::update(howto_path, &[(howto_harness::regions::BENCH.to_string(), bench)])?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("bench.svg").display()));
@@ -92,7 +91,6 @@ fn bench_target(
         bound_secs: None,
         project,
         target,
-        size_bytes: 0,
         cold_secs: Vec::new(),
         warm_secs: Vec::new(),
         unchanged_secs: Vec::new(),
@@ -102,7 +100,6 @@ fn bench_target(
         let cold_tag = temp.tag(&format!("bench-{}-{}-cold", project.name, target.variant.name));
         let cold = measure::cold_build(docker, target, target.build(pristine.path(), &cold_tag, &build_args))?;
         measure::run_and_check(docker, &cold_tag, target, &project.default_output(binary))?;
-        row.size_bytes = docker.inspect(&cold_tag).map_err(|e| e.to_string())?.size;
         row.cold_secs.push(report::seconds(cold.elapsed));
         progress.note(&format!("{:.1}s", cold.elapsed.as_secs_f64()));
 
@@ -185,7 +182,6 @@ fn bench_table(rows: &[Row]) -> Table {
     Table {
         headers: vec![
             "crate / variant",
-            "image size (MB)",
             "cold median (s)",
             "cold min–max (s)",
             "warm median (s)",
@@ -200,7 +196,6 @@ fn bench_table(rows: &[Row]) -> Table {
             .map(|row| {
                 vec![
                     format!("{} / {}", row.project.name, row.target.label()),
-                    report::format_mb(report::megabytes(row.size_bytes)),
                     report::format_seconds(report::median(&row.cold_secs)),
                     range(&row.cold_secs),
                     report::format_seconds(report::median(&row.warm_secs)),

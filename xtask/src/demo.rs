@@ -34,7 +34,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     // list, the outputs.
     let mut progress = Progress::new(2 + 2 * targets.len() + 1 + 1);
 
-    let (docker, engine_version) = measure::prepare(&mut progress)?;
+    let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
 
     let mut rows = Vec::new();
     for target in targets {
@@ -50,7 +50,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let images = docker.output(&["images", IMAGE], std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     chart::draw(&charts_dir.join("chart.svg"), &chart_panels(&rows))?;
 
-    let provenance = report::provenance(&docker, &engine_version);
+    let provenance = report::provenance(&docker, &engine_version, base_images);
     let mut regions = vec![
         (
             regions::RESULTS.to_string(),
@@ -59,7 +59,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
                 table.to_markdown()
             ),
         ),
-        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n")),
+        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n\n{provenance}\n")),
         (regions::MANIFEST.to_string(), format!("```json\n{manifest}\n```\n")),
     ];
     for name in SHOWN_REBUILDS {

@@ -39,7 +39,7 @@ enum Command {
     /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
     /// and docs/bench.svg
     Bench(BenchArgs),
-    /// Build my-project and the native fixture with every variant; write the
+    /// Build the native fixture's TLS binaries with every variant; write the
     /// image, binary and CA-certificate sizes into HOWTO.md's sizes region
     Sizes,
     /// Break each promise the tests guard, one at a time, in a worktree of

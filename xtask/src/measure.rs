@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
+use howto_harness::inspect::BaseImages;
 use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
 
 pub use crate::progress::Progress;
@@ -43,18 +44,36 @@ impl Target {
 }
 
 /// The first two steps of every run: the set-up (tools, engine, base images;
-/// quick when all is there), then the engine it leaves. Returns the engine
-/// and its version.
-pub fn prepare(progress: &mut Progress) -> Result<(Docker, String), String> {
+/// quick when all is there), then the engine it leaves. Returns the engine,
+/// its version, and whether the base images are the official ones.
+pub fn prepare(progress: &mut Progress) -> Result<(Docker, String, BaseImages), String> {
     progress.step("set-up: tools, Docker Engine, base images (scripts/provision.sh)");
     howto_harness::provision_with(&mut |line| progress.println(line))?;
 
-    progress.step("checking the Docker engine");
+    progress.step("checking the Docker engine and the base images");
     let docker = Docker::connect().map_err(|e| e.to_string())?;
     let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
-    progress.note(&format!("{}, engine {engine_version}", docker.describe()));
+    let base_images = base_images(&docker)?;
+    progress.note(&format!("{}, engine {engine_version}, base images: {}", docker.describe(), base_images.describe()));
     howto_harness::temporary::sweep_leftovers_once(&docker);
-    Ok((docker, engine_version))
+    Ok((docker, engine_version, base_images))
+}
+
+/// Official or stand-ins: the labels of every base image the Dockerfiles
+/// name (as scripts/base-images.sh lists them), as the engine has them now.
+fn base_images(docker: &Docker) -> Result<BaseImages, String> {
+    let script = howto_harness::repo_root().join("scripts/base-images.sh");
+    let list = duct::cmd!("bash", &script, "--list").read().map_err(|e| format!("{} --list: {e}", script.display()))?;
+    let mut labels = Vec::new();
+    for image in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        // BuildKit keeps the images it builds from out of the engine's list:
+        // pull one that is not there (from the offline mirror, in offline mode).
+        if docker.inspect(image).is_err() {
+            docker.output(&["pull", "-q", image], Duration::from_secs(600)).map_err(|e| e.to_string())?;
+        }
+        labels.push(docker.inspect(image).map_err(|e| format!("base image {image}: {e}"))?.labels);
+    }
+    BaseImages::from_labels(&labels).ok_or_else(|| format!("{} --list named no base image", script.display()))
 }
 
 /// A build with no layer cache and, for the variant that keeps cargo's

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use howto_harness::Docker;
+use howto_harness::inspect::BaseImages;
 
 /// A table of text and figures: a column of figures (`78.9`, `7/9`,
 /// `1.2–1.5`, `0.42×`) is right-aligned, any other column left-aligned.
@@ -82,13 +83,23 @@ pub fn format_seconds(seconds: f64) -> String {
     format!("{seconds:.1}")
 }
 
-/// `Measured on 2026-11-29 05:10 UTC, Docker Engine …, client …; machine: …`
-pub fn provenance(docker: &Docker, engine_version: &str) -> String {
+/// `Measured 2026-11-29 05:10 UTC with Docker Engine …, client …; base
+/// images: …; machine: …`
+pub fn provenance(docker: &Docker, engine_version: &str, base_images: BaseImages) -> String {
+    provenance_line(&utc_now(), engine_version, &docker.describe(), base_images, &machine())
+}
+
+fn provenance_line(when: &str, engine_version: &str, client: &str, base_images: BaseImages, machine: &str) -> String {
+    // Sizes and times on stand-ins differ from those on the official images;
+    // the appendix says how.
+    let see = match base_images {
+        BaseImages::Official => "",
+        BaseImages::StandIns | BaseImages::Mixed => " (see [docs/offline-mirror.md](docs/offline-mirror.md))",
+    };
     format!(
-        "Measured {} with Docker Engine {engine_version}, client {}; machine: {}.",
-        utc_now(),
-        docker.describe(),
-        machine()
+        "Measured {when} with Docker Engine {engine_version}, client {client}; base images: {}{see}; \
+         machine: {machine}.",
+        base_images.describe()
     )
 }
 
@@ -152,6 +163,27 @@ mod tests {
         assert_eq!(at(0), "1970-01-01 00:00 UTC");
         assert_eq!(at(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(at(1_796_000_000), "2026-11-30 00:53 UTC");
+    }
+
+    #[test]
+    fn provenance_names_the_engine_and_the_base_images() {
+        let line = |base| {
+            provenance_line(
+                "2026-11-29 21:07 UTC",
+                "20.10.24+dfsg1",
+                "/usr/bin/docker (BuildKit via DOCKER_BUILDKIT=1)",
+                base,
+                "2 cores",
+            )
+        };
+        assert_eq!(
+            line(BaseImages::StandIns),
+            "Measured 2026-11-29 21:07 UTC with Docker Engine 20.10.24+dfsg1, client /usr/bin/docker \
+             (BuildKit via DOCKER_BUILDKIT=1); base images: local stand-ins, not the official ones \
+             (see [docs/offline-mirror.md](docs/offline-mirror.md)); machine: 2 cores."
+        );
+        assert!(line(BaseImages::Official).contains("; base images: the official ones; machine:"));
+        assert!(line(BaseImages::Mixed).contains("some official, some local stand-ins (see ["));
     }
 
     #[test]

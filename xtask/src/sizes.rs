@@ -1,5 +1,6 @@
-//! What the runtime choices cost in image size, on my-project and on the
-//! native fixture: for each variant, the image, the binary in it, and the
+//! What the runtime choices cost in image size, on the native fixture's two
+//! TLS binaries (my-project's sizes are in the demo's results table, and
+//! nowhere else): for each variant, the image, the binary in it, and the
 //! layer that gives the runtime its trust store (ca-certificates and the
 //! RUNTIME_PACKAGES, or the static image's copied CA bundle), read from the
 //! image's history. `cargo xtask sizes` writes it into HOWTO.md. It is not
@@ -19,12 +20,12 @@ use crate::report::{self, Table};
 
 pub fn run(howto_path: &Path) -> Result<(), String> {
     // Set-up, engine, one step per binary, writing.
-    let mut progress = Progress::new(2 + 1 + native::BINARIES.len() + 1);
-    let (docker, engine_version) = measure::prepare(&mut progress)?;
+    let mut progress = Progress::new(2 + native::BINARIES.len() + 1);
+    let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
     let sizes = table(&docker, &mut progress)?;
     progress.step("writing the table and HOWTO.md's sizes region");
     println!("{}", sizes.to_text());
-    let provenance = report::provenance(&docker, &engine_version);
+    let provenance = report::provenance(&docker, &engine_version, base_images);
     howto::update(howto_path, &[(regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown()))])?;
     progress.note(&format!("wrote {}", howto_path.display()));
     progress.finish();
@@ -41,21 +42,17 @@ struct Row {
     trust_store: Option<u64>,
 }
 
-/// Builds my-project and each native binary with every target (from the
-/// layer cache where the demo or the tests left one) and measures them.
+/// Builds each native binary with every target (from the layer cache where
+/// the demo or the tests left one) and measures them.
 pub fn table(docker: &Docker, progress: &mut Progress) -> Result<Table, String> {
     let mut rows = Vec::new();
-    for binary in ["my-project"].into_iter().chain(native::BINARIES) {
+    for binary in native::BINARIES {
         progress.step(&format!("image sizes: {binary} with every variant …"));
-        let source = if binary == "my-project" { "my-project" } else { native::SOURCE };
-        let copy = scratch_copy(source).map_err(|e| format!("copying {source}: {e}"))?;
+        let copy = scratch_copy(native::SOURCE).map_err(|e| format!("copying {}: {e}", native::SOURCE))?;
         let mut temp = TempImages::new(docker);
         for target in Target::all() {
-            let mut build_args = Vec::new();
-            if source == native::SOURCE {
-                build_args = native::build_args(target.variant.runtime);
-                build_args.push(("APP_NAME", binary));
-            }
+            let mut build_args = native::build_args(target.variant.runtime);
+            build_args.push(("APP_NAME", binary));
             let tag = temp.tag(&format!("sizes-{binary}"));
             docker.build(&target.build(copy.path(), &tag, &build_args)).map_err(|e| e.to_string())?;
             rows.push(measure(docker, &tag, format!("{binary} / {}", target.label()))?);
