@@ -41,17 +41,16 @@ fi
 chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
 
 "$docker" rm -f "$container" >/dev/null 2>&1 || true
-mirror=()
-[ -d "$RCH_STATE_DIR/registry/data/docker" ] && mirror=(-v "$RCH_STATE_DIR/registry/data:/mirror:ro")
 # The capabilities an engine needs inside a container where --privileged is
-# refused; its storage on host directories, since overlayfs does not stack.
+# refused; its storage on host directories, since overlayfs does not stack;
+# the host's network (see engines/current/start.sh).
 log "starting $container (socket: $dir/docker.sock)"
-"$docker" run -d --name "$container" \
+"$docker" run -d --name "$container" --network host \
   --cap-add ALL --cap-drop SYS_RESOURCE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
   -v /sys/fs/cgroup:/sys/fs/cgroup \
   -v "$dir/lib-docker:/var/lib/docker" -v "$dir/lib-containerd:/var/lib/containerd" \
-  -v "$dir/run:/run/rch" "${mirror[@]}" \
+  -v "$dir/run:/run/rch" \
   "$image" >/dev/null
 for i in $(seq 1 60); do
   if answers; then

@@ -2,8 +2,9 @@
 //! and checks that the README's test command then fails with a message that
 //! names that promise. A test suite that still passes has a hole.
 //!
-//! Each sabotage runs in a git worktree of HEAD under target/sabotage/, so
-//! the repository itself is never edited (uncommitted changes are not seen).
+//! Each sabotage runs in a git worktree of HEAD in the temporary directory
+//! (not inside the repository, whose workspace would claim my-project), so
+//! the repository itself is never edited; uncommitted changes are not seen.
 //! The drift tests that compare HOWTO.md with the Dockerfiles are skipped:
 //! they would catch every Dockerfile edit, whatever the edit breaks.
 
@@ -103,7 +104,7 @@ pub fn run(only: Option<&str>) -> Result<(), String> {
     }
     let head = git(repo_root(), &["rev-parse", "--short", "HEAD"])?;
     let mut progress = Progress::new(1 + chosen.len());
-    progress.step(&format!("a worktree of HEAD ({head}) under target/sabotage/"));
+    progress.step(&format!("a worktree of HEAD ({head}) in {}", Worktree::base().display()));
     let worktree = Worktree::add()?;
 
     let mut outcomes = Vec::new();
@@ -117,13 +118,8 @@ pub fn run(only: Option<&str>) -> Result<(), String> {
 
     println!("| sabotage | caught | seconds | what the tests said |\n|---|---|---:|---|");
     for o in &outcomes {
-        println!(
-            "| {} | {} | {:.0} | {} |",
-            o.name,
-            if o.caught { "yes" } else { "**no**" },
-            o.took.as_secs_f64(),
-            o.detail
-        );
+        let said = o.detail.lines().next().unwrap_or_default();
+        println!("| {} | {} | {:.0} | {said} |", o.name, if o.caught { "yes" } else { "**no**" }, o.took.as_secs_f64());
     }
     let missed: Vec<&str> = outcomes.iter().filter(|o| !o.caught).map(|o| o.name).collect();
     if missed.is_empty() { Ok(()) } else { Err(format!("the tests did not catch: {}", missed.join(", "))) }
@@ -136,8 +132,12 @@ struct Worktree {
 }
 
 impl Worktree {
+    fn base() -> PathBuf {
+        std::env::temp_dir().join("rust-container-howto-sabotage")
+    }
+
     fn add() -> Result<Worktree, String> {
-        let path = repo_root().join("target/sabotage/tree");
+        let path = Worktree::base().join("tree");
         if path.exists() {
             // What a killed run left.
             let _ = git(repo_root(), &["worktree", "remove", "--force", path.to_str().ok_or("a UTF-8 path")?]);
@@ -169,7 +169,7 @@ impl Worktree {
         }
         let mut command = duct::cmd("cargo", args)
             .dir(&self.path)
-            .env("CARGO_TARGET_DIR", repo_root().join("target/sabotage/target"))
+            .env("CARGO_TARGET_DIR", Worktree::base().join("target"))
             .stderr_to_stdout()
             .stdout_capture()
             .unchecked();
