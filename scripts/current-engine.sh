@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A current Docker beside the host's 20.10: Debian trixie's Engine 26 with the
 # containerd image store, in a container of the host's engine, its socket at
-# $RCH_STATE_DIR/current/docker.sock; and its client (26, with buildx 0.13)
+# $RCH_STATE_DIR/current/run/docker.sock; and its client (26, with buildx 0.13)
 # under $RCH_STATE_DIR/current/, so the host's own client stays as it is.
 # RCH_ENGINE=current points the harness at it. Idempotent; run by
 # provision.sh when RCH_ENGINE=current, after the host engine and the base
@@ -16,7 +16,7 @@ docker=$DOCKER_CLI
 dir=$RCH_STATE_DIR/current
 image=rust-container-howto/engine:26
 container=rust-container-howto-engine-26
-current=(env DOCKER_HOST="unix://$dir/docker.sock" DOCKER_CONFIG="$dir/client" "$dir/bin/docker")
+current=(env DOCKER_HOST="unix://$dir/run/docker.sock" DOCKER_CONFIG="$dir/client" "$dir/bin/docker")
 
 answers() { [ -x "$dir/bin/docker" ] && timeout 10 "${current[@]}" info >/dev/null 2>&1; }
 
@@ -44,7 +44,7 @@ chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
 # The capabilities an engine needs inside a container where --privileged is
 # refused; its storage on host directories, since overlayfs does not stack;
 # the host's network (see engines/current/start.sh).
-log "starting $container (socket: $dir/docker.sock)"
+log "starting $container (socket: $dir/run/docker.sock)"
 "$docker" run -d --name "$container" --network host \
   --cap-add ALL --cap-drop SYS_RESOURCE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \

@@ -6,6 +6,12 @@
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(skip_docker_tests)");
+    println!("cargo::rustc-check-cfg=cfg(current_engine)");
+    println!("cargo::rerun-if-env-changed=RCH_ENGINE");
+    // Tests of what only a current engine does run when it is the one chosen.
+    if std::env::var("RCH_ENGINE").is_ok_and(|v| v == "current") {
+        println!("cargo::rustc-cfg=current_engine");
+    }
     println!("cargo::rerun-if-env-changed=RCH_SKIP_DOCKER_TESTS");
     println!("cargo::rerun-if-env-changed=CI");
     let requested = std::env::var("RCH_SKIP_DOCKER_TESTS").is_ok_and(|v| !v.is_empty() && v != "0");

@@ -20,6 +20,8 @@ pub struct Docker {
     /// Set for every command: where the current engine's socket and
     /// client configuration are.
     env: Vec<(&'static str, String)>,
+    /// Which engine this client talks to.
+    pub engine: Engine,
 }
 
 /// The engine the harness drives.
@@ -58,11 +60,12 @@ impl Docker {
     /// one with DOCKER_BUILDKIT=1; `DOCKER` overrides) and checks that the
     /// daemon answers.
     pub fn connect() -> Result<Docker> {
-        let (candidates, env): (Vec<PathBuf>, _) = match Engine::selected().map_err(error)? {
+        let engine = Engine::selected().map_err(error)?;
+        let (candidates, env): (Vec<PathBuf>, _) = match engine {
             Engine::Current => {
                 let dir = state_dir().join("current");
                 let env = vec![
-                    ("DOCKER_HOST", format!("unix://{}", dir.join("docker.sock").display())),
+                    ("DOCKER_HOST", format!("unix://{}", dir.join("run/docker.sock").display())),
                     ("DOCKER_CONFIG", dir.join("client").display().to_string()),
                 ];
                 (vec![dir.join("bin/docker")], env)
@@ -72,7 +75,7 @@ impl Docker {
                 None => (vec!["docker".into(), "/usr/bin/docker".into()], Vec::new()),
             },
         };
-        let docker = candidates.iter().find_map(|cli| Docker::probe(cli, &env)).ok_or_else(|| {
+        let docker = candidates.iter().find_map(|cli| Docker::probe(cli, engine, &env)).ok_or_else(|| {
             error(format!(
                 "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
@@ -90,8 +93,8 @@ impl Docker {
         Ok(docker)
     }
 
-    fn probe(cli: &Path, env: &[(&'static str, String)]) -> Option<Docker> {
-        let docker = |needs_buildkit_env| Docker { cli: cli.into(), needs_buildkit_env, env: env.to_vec() };
+    fn probe(cli: &Path, engine: Engine, env: &[(&'static str, String)]) -> Option<Docker> {
+        let docker = |needs_buildkit_env| Docker { cli: cli.into(), needs_buildkit_env, env: env.to_vec(), engine };
         // A client that hangs (a daemon socket that never answers) is no client.
         let quiet = |args: &[&str]| {
             let expression = docker(false).cmd(args).stdout_capture().stderr_capture();

@@ -71,7 +71,12 @@ impl Docker {
     /// Builds an image with BuildKit's plain progress, so each step's log
     /// (and whether it was CACHED) can be read back.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
-        let args = build.docker_args();
+        let mut args = build.docker_args();
+        if self.engine == crate::client::Engine::Current {
+            // That engine shares the host's network and has no bridge: RUN
+            // steps reach the network through the host's.
+            args.splice(1..1, ["--network".to_string(), "host".to_string()]);
+        }
         let started = Instant::now();
         let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
         let elapsed = started.elapsed();
@@ -172,6 +177,8 @@ pub struct Build {
     pub platform: Option<String>,
     pub build_args: BTreeMap<String, String>,
     pub no_cache: bool,
+    /// Other options, as given: `--push`, `--cache-to=...`, `--secret=...`.
+    pub options: Vec<String>,
     pub timeout: Duration,
 }
 
@@ -184,6 +191,7 @@ impl Build {
             platform: None,
             build_args: BTreeMap::new(),
             no_cache: false,
+            options: Vec::new(),
             timeout: Duration::from_secs(30 * 60),
         }
     }
@@ -203,6 +211,12 @@ impl Build {
         self
     }
 
+    /// Adds an option of `docker build`, e.g. `--cache-to=type=registry,...`.
+    pub fn option(mut self, option: &str) -> Build {
+        self.options.push(option.to_string());
+        self
+    }
+
     /// What [`Docker::build`] passes to docker, in order. `--build-arg`s come
     /// after `-f`, as a reader would write them.
     pub fn docker_args(&self) -> Vec<String> {
@@ -213,6 +227,7 @@ impl Build {
         if self.no_cache {
             args.push("--no-cache".into());
         }
+        args.extend(self.options.iter().cloned());
         if temporary::is_temporary(&self.tag) {
             // So that the next run can tell it from the HOWTO's images, and
             // remove it if this run is killed (temporary::sweep_leftovers).

@@ -296,3 +296,9 @@ fn readme_links_the_howto_and_ci_runs_its_test_command() {
 fn build_command(variant: &Variant, source: &str, binary: &str, args: Vec<(&str, &str)>) -> String {
     variant.build(Path::new(source), binary, None, &args).command_line()
 }
+
+#[test]
+fn the_howto_stays_within_fifty_thousand_bytes() {
+    let size = read("HOWTO.md").len();
+    assert!(size <= 50_000, "HOWTO.md is {size} bytes, over the 50,000 it is kept to: move detail to docs/");
+}

@@ -1,0 +1,185 @@
+//! What only current Docker does (Engine 26 with buildx and the containerd
+//! image store, RCH_ENGINE=current; ignored on the host's 20.10): one build
+//! for both platforms kept without a registry, per-platform images joined by
+//! `buildx imagetools`, and a build cache exported for CI. Build secrets,
+//! which both engines have, are checked on whichever one runs.
+
+mod support;
+
+use std::time::Duration;
+
+use howto_harness::registry::LocalRegistry;
+use howto_harness::variants::{CONTEXT, GREETING, PLATFORMS};
+use howto_harness::{Build, CrateCopy, Variant, nonce, unique_tag};
+use serial_test::serial;
+use support::{Images, engine};
+
+const LONG: Duration = Duration::from_secs(1800);
+
+fn variant(name: &str) -> &'static Variant {
+    Variant::named(name).unwrap_or_else(|| panic!("no {name} variant"))
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
+#[serial]
+fn one_build_keeps_both_platforms_in_the_containerd_store() {
+    let docker = engine();
+    let mut images = Images::new(docker);
+    let tag = unique_tag("both-platforms");
+    let both = PLATFORMS.join(",");
+    let build = Build::new(variant("multi-platform").dockerfile(), CONTEXT, &tag).platform(&both);
+    images.build(build);
+    // No push, no registry: the engine has the image for each platform.
+    for platform in PLATFORMS {
+        let out = docker.run(&tag, Some(platform), &[]).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        assert_eq!(out, GREETING, "{platform}: the image of one multi-platform build");
+    }
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
+#[serial]
+fn imagetools_joins_per_platform_pushes_that_docker_manifest_cannot() {
+    let docker = engine();
+    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
+    let mut images = Images::new(docker);
+    let repository = format!("{}/my-project", registry.address);
+    let mut parts = Vec::new();
+    for platform in PLATFORMS {
+        let part = format!("{repository}:{}", howto_harness::variants::arch(platform));
+        let build =
+            Build::new(variant("multi-platform").dockerfile(), CONTEXT, &part).platform(platform).option("--push");
+        images.build(build);
+        parts.push(part);
+    }
+    let joined = format!("{repository}:multi-platform");
+    let mut create = vec!["buildx", "imagetools", "create", "-t", &joined];
+    create.extend(parts.iter().map(String::as_str));
+    docker.output(&create, LONG).unwrap_or_else(|e| panic!("{e}"));
+    let listed = docker.output(&["buildx", "imagetools", "inspect", &joined], LONG).unwrap_or_else(|e| panic!("{e}"));
+    for platform in PLATFORMS {
+        assert!(listed.contains(&format!("Platform:    {platform}")), "{joined} lacks {platform}:\n{listed}");
+    }
+    images.adopt(&joined);
+    for platform in PLATFORMS {
+        let out = docker.run(&joined, Some(platform), &[]).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        assert_eq!(out, GREETING, "{platform}: pulled from the joined list");
+    }
+
+    // buildx pushes each image with a provenance attestation, as an index:
+    // `docker manifest create` takes only single-platform manifests.
+    let mut manifest = vec!["manifest", "create", "--insecure", "--amend"];
+    let old_style = format!("{repository}:manifest");
+    manifest.push(&old_style);
+    manifest.extend(parts.iter().map(String::as_str));
+    let refused = docker.output(&manifest, LONG).expect_err("docker manifest create joined images with attestations");
+    assert!(refused.to_string().contains("is a manifest list"), "docker manifest create failed otherwise: {refused}");
+}
+
+/// CI machines start with an empty build cache: `--cache-to` exports it to a
+/// registry, `--cache-from` brings it back. With `mode=max` the builder
+/// stages come back, so the cook step is CACHED after a prune. (`mode=min`
+/// is documented to keep only the final image's layers, but on one engine a
+/// prune does not show it: the min cache brought the cook back too, from
+/// layers the engine still held. A fresh machine would be needed.)
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
+#[serial]
+fn a_cache_exported_with_mode_max_brings_the_cook_step_back() {
+    let docker = engine();
+    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
+    let mut images = Images::new(docker);
+    let copy = CrateCopy::new(CONTEXT).expect("copy my-project");
+    copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
+    let cache = format!("type=registry,ref={}/cache:{}", registry.address, nonce());
+    let build = |what: &str| {
+        Build::new(variant("dependency-cache").dockerfile(), copy.path(), unique_tag(what))
+            .option(&format!("--cache-to={cache},mode=max"))
+            .option(&format!("--cache-from={cache}"))
+    };
+    images.build(build("exported"));
+    // As on a fresh CI machine: nothing in the build cache.
+    docker.output(&["builder", "prune", "--all", "--force"], LONG).unwrap_or_else(|e| panic!("{e}"));
+    let usage = docker.output(&["builder", "du"], LONG).unwrap_or_else(|e| panic!("{e}"));
+    assert!(usage.contains("Total:\t\t0B"), "the build cache is not empty after the prune:\n{usage}");
+    copy.edit_greeting("src/main.rs", "Hello, cache!").expect("edit main.rs");
+    let rebuilt = images.build(build("imported"));
+    let cook = rebuilt.log.step("cargo chef cook").expect("a cook step");
+    assert!(cook.cached, "the cook step should come from the exported cache:\n{}", rebuilt.log.tail(40));
+    let compile = rebuilt.log.step("cargo build").expect("a cargo build step");
+    assert!(!compile.cached, "the edited sources must be compiled again:\n{}", rebuilt.log.tail(40));
+}
+
+/// A token passed with `--secret` (as a private registry's credentials
+/// would be) is readable by the RUN step and lands in no layer of the image
+/// and not in its history.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_build_secret_leaves_no_trace_in_the_image() {
+    let docker = engine();
+    let mut images = Images::new(docker);
+    let context = tempfile::tempdir().expect("a build context");
+    let token = format!("rch-secret-{}", nonce());
+    let secret = context.path().join("token.txt");
+    std::fs::write(&secret, &token).expect("write the token");
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM debian:trixie-slim\n\
+         RUN --mount=type=secret,id=token test -s /run/secrets/token && wc -c </run/secrets/token >/token-length\n",
+    )
+    .expect("Dockerfile");
+    // The secret file is not in the context's Dockerfile COPYs, and the
+    // context holds nothing else the image could take.
+    std::fs::write(context.path().join(".dockerignore"), "token.txt\n").expect(".dockerignore");
+    let tag = unique_tag("secret");
+    let build = Build::new(context.path().join("Dockerfile"), context.path(), &tag)
+        .option(&format!("--secret=id=token,src={}", secret.display()));
+    images.build(build);
+
+    let length = docker.run(&tag, None, &["cat", "/token-length"]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(length, token.len().to_string(), "the RUN step read the secret");
+    let history = docker.output(&["history", "--no-trunc", &tag], LONG).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!history.contains(&token), "the token is in docker history:\n{history}");
+
+    // Every blob of the saved image, decompressed where gzip'd.
+    let saved = tempfile::tempdir().expect("a directory for docker save");
+    let archive = saved.path().join("image.tar");
+    docker
+        .output(&["save", "-o", archive.to_str().expect("a UTF-8 path"), &tag], LONG)
+        .unwrap_or_else(|e| panic!("{e}"));
+    duct::cmd!("tar", "-xf", &archive, "-C", saved.path()).run().expect("unpack docker save");
+    let mut blobs = 0;
+    for entry in walk(saved.path()) {
+        let bytes = std::fs::read(&entry).expect("read a blob");
+        let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+            duct::cmd!("gzip", "-dc", &entry).stdout_capture().run().expect("gunzip a layer").stdout
+        } else {
+            bytes
+        };
+        blobs += 1;
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token is in {} of the saved image",
+            entry.display()
+        );
+    }
+    assert!(blobs >= 3, "docker save gave only {blobs} files: nothing was really searched");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read a directory").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.file_name().is_some_and(|n| n != "image.tar") {
+            files.push(path);
+        }
+    }
+    files
+}
