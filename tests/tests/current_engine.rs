@@ -94,14 +94,20 @@ fn a_cache_exported_with_mode_max_brings_the_cook_step_back() {
     let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
     let mut images = Images::new(docker);
     let copy = CrateCopy::new(CONTEXT).expect("copy my-project");
-    copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
+    // A recipe new to this engine, so that the first build really cooks: a
+    // cook step the engine imported from an earlier run's registry, now
+    // gone, is reused but cannot be exported again.
+    let description = "description = \"The example program";
+    copy.replace("Cargo.toml", description, &format!("{description} {}", nonce())).expect("edit Cargo.toml");
     let cache = format!("type=registry,ref={}/cache:{}", registry.address, nonce());
     let build = |what: &str| {
         Build::new(variant("dependency-cache").dockerfile(), copy.path(), unique_tag(what))
             .option(&format!("--cache-to={cache},mode=max"))
             .option(&format!("--cache-from={cache}"))
     };
-    images.build(build("exported"));
+    let exported = images.build(build("exported"));
+    let cooked = exported.log.step("cargo chef cook").expect("a cook step");
+    assert!(!cooked.cached, "the first build must cook, for its cache to hold the cook:\n{}", exported.log.tail(40));
     // As on a fresh CI machine: nothing in the build cache.
     docker.output(&["builder", "prune", "--all", "--force"], LONG).unwrap_or_else(|e| panic!("{e}"));
     let usage = docker.output(&["builder", "du"], LONG).unwrap_or_else(|e| panic!("{e}"));
@@ -137,8 +143,11 @@ fn a_build_secret_leaves_no_trace_in_the_image() {
     // context holds nothing else the image could take.
     std::fs::write(context.path().join(".dockerignore"), "token.txt\n").expect(".dockerignore");
     let tag = unique_tag("secret");
+    // A secret is not part of a step's cache key: without --no-cache, the
+    // layer of an earlier run, made with another token, would stand in.
     let build = Build::new(context.path().join("Dockerfile"), context.path(), &tag)
-        .option(&format!("--secret=id=token,src={}", secret.display()));
+        .option(&format!("--secret=id=token,src={}", secret.display()))
+        .no_cache();
     images.build(build);
 
     let length = docker.run(&tag, None, &["cat", "/token-length"]).unwrap_or_else(|e| panic!("{e}"));
