@@ -130,3 +130,33 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
         }
     }
 }
+
+/// glibc 2.34 and later carry the `files` and `dns` lookups inside libc, so a
+/// statically linked binary in an empty image still resolves names: here one
+/// that only the container's /etc/hosts knows (`--add-host`). Without that
+/// entry the same run fails, so the lookup really went through the file.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_static_binary_in_scratch_resolves_a_name_from_etc_hosts() {
+    let docker = engine();
+    let server = TlsServer::start();
+    let variant = howto_harness::Variant::named("static").expect("the static variant");
+    let mut images = Images::new(docker);
+    let copy = scratch_copy(SOURCE).expect("copy the native fixture");
+    for binary in BINARIES {
+        let args = [build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+        let (tag, _) = images.build_binary(variant, copy.path(), None, &args);
+        let own = docker.read_file(&tag, CA_BUNDLE).unwrap_or_else(|e| panic!("{binary}: {e}"));
+        let trusted = server.bundle_with_ca(&own, &format!("{binary}-hosts-{}.pem", nonce()));
+        let mounted = format!("{}:{CA_BUNDLE}:ro", trusted.display());
+        let url = server.url_at("tls.rch.test");
+
+        let out =
+            run_on_host_network(docker, None, &["--add-host", "tls.rch.test:127.0.0.1", "-v", &mounted, &tag, &url]);
+        assert_eq!(out.stdout, server.answer.as_bytes(), "static {binary}, name from /etc/hosts: {}", shown(&out));
+
+        let out = run_on_host_network(docker, None, &["-v", &mounted, &tag, &url]);
+        assert_eq!(out.status.code(), Some(1), "static {binary} resolved tls.rch.test with no entry: {}", shown(&out));
+    }
+}

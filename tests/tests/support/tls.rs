@@ -36,7 +36,7 @@ impl TlsServer {
             "basicConstraints = critical, CA:FALSE\n\
              keyUsage = critical, digitalSignature, keyEncipherment\n\
              extendedKeyUsage = serverAuth\n\
-             subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+             subjectAltName = DNS:localhost, DNS:tls.rch.test, IP:127.0.0.1\n",
         )
         .expect("write server.ext");
         openssl(&[
@@ -101,7 +101,13 @@ impl TlsServer {
 
     /// The URL the images fetch: a name, so the image resolves it too.
     pub fn url(&self) -> String {
-        format!("https://localhost:{}/{ANSWER}", self.port)
+        self.url_at("localhost")
+    }
+
+    /// The URL under another name the certificate holds, `tls.rch.test`,
+    /// which only an /etc/hosts entry (`docker run --add-host`) resolves.
+    pub fn url_at(&self, host: &str) -> String {
+        format!("https://{host}:{}/{ANSWER}", self.port)
     }
 
     /// A file holding `bundle` (an image's own trust store) and the test's
