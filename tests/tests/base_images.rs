@@ -122,3 +122,30 @@ fn pull_mode_pulls_every_base_image_or_fails_fast_saying_what_to_do() {
     );
     assert!(started.elapsed() < Duration::from_secs(30), "pull mode took {:?} to give up", started.elapsed());
 }
+
+/// The HOWTO's PID 1 rule: a program with no SIGTERM handler ignores
+/// `docker stop`'s SIGTERM as PID 1 and is killed (SIGKILL, status 137) when
+/// the grace period ends; under `docker run --init` the init passes SIGTERM
+/// on, and the program dies of it at once (status 143).
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn pid_1_ignores_sigterm_unless_an_init_passes_it_on() {
+    let docker = engine();
+    let debian = base_images().into_iter().find(|i| i.starts_with("debian:")).expect("a Debian base image");
+    for (init, expected) in [(false, "137"), (true, "143")] {
+        let mut args = vec!["run", "-d"];
+        if init {
+            args.push("--init");
+        }
+        args.extend([debian.as_str(), "sleep", "300"]);
+        let id = docker.output(&args, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
+        let stopped = docker.output(&["stop", "--time", "3", &id], Duration::from_secs(60));
+        let status = docker.output(&["inspect", "--format", "{{.State.ExitCode}}", &id], Duration::from_secs(30));
+        let removed = docker.output(&["rm", "-f", &id], Duration::from_secs(60));
+        stopped.unwrap_or_else(|e| panic!("{e}"));
+        removed.unwrap_or_else(|e| panic!("{e}"));
+        let status = status.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, expected, "sleep as PID 1 {} --init: exit status", if init { "with" } else { "without" });
+    }
+}
