@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn draws_labelled_panels_side_by_side() {
-        let path = std::env::temp_dir().join(format!("xtask-chart-test-{}.svg", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
         let panels = [
             Panel {
                 title: "Image size".into(),
@@ -192,6 +193,5 @@ mod tests {
         for text in ["Image size", "Warm rebuild", "simple", "multi-platform (arm64)", "1631", "1000"] {
             assert!(svg.contains(text), "the chart lacks {text:?}");
         }
-        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -176,8 +176,8 @@ mod tests {
 
     #[test]
     fn update_writes_every_region_or_none() {
-        let dir = std::env::temp_dir().join(format!("xtask-howto-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
         let path = dir.join("HOWTO.md");
         std::fs::write(&path, DOC).unwrap();
 
@@ -188,9 +188,8 @@ mod tests {
         update(&path, &[("results".into(), "new".into()), ("images".into(), "list".into())]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("results -->\nnew\n<!--") && text.contains("images -->\nlist\n<!--"));
-        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        let leftovers = std::fs::read_dir(dir).unwrap().count();
         assert_eq!(leftovers, 1, "the temporary file was renamed away");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
