@@ -1,8 +1,8 @@
 //! What only current Docker does (Engine 26 with buildx and the containerd
 //! image store, RCH_ENGINE=current; ignored on the host's 20.10): one build
-//! for both platforms kept without a registry, per-platform images joined by
-//! `buildx imagetools`, and a build cache exported for CI. Build secrets,
-//! which both engines have, are checked on whichever one runs.
+//! for both platforms kept without a registry, and per-platform images
+//! joined by `buildx imagetools`. Build secrets, which both engines have, are
+//! checked on whichever one runs.
 
 mod support;
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use howto_harness::registry::LocalRegistry;
 use howto_harness::variants::{CONTEXT, GREETING, PLATFORMS};
-use howto_harness::{Build, CrateCopy, Variant, nonce, unique_tag};
+use howto_harness::{Build, Variant, nonce, unique_tag};
 use serial_test::serial;
 use support::{Images, engine};
 
@@ -77,47 +77,6 @@ fn imagetools_joins_per_platform_pushes_that_docker_manifest_cannot() {
     manifest.extend(parts.iter().map(String::as_str));
     let refused = docker.output(&manifest, LONG).expect_err("docker manifest create joined images with attestations");
     assert!(refused.to_string().contains("is a manifest list"), "docker manifest create failed otherwise: {refused}");
-}
-
-/// CI machines start with an empty build cache: `--cache-to` exports it to a
-/// registry, `--cache-from` brings it back. With `mode=max` the builder
-/// stages come back, so the cook step is CACHED after a prune. (`mode=min`
-/// is documented to keep only the final image's layers, but on one engine a
-/// prune does not show it: the min cache brought the cook back too, from
-/// layers the engine still held. A fresh machine would be needed.)
-#[test]
-#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
-#[serial]
-fn a_cache_exported_with_mode_max_brings_the_cook_step_back() {
-    let docker = engine();
-    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
-    let mut images = Images::new(docker);
-    let copy = CrateCopy::new(CONTEXT).expect("copy my-project");
-    // A recipe new to this engine, so that the first build really cooks: a
-    // cook step the engine imported from an earlier run's registry, now
-    // gone, is reused but cannot be exported again.
-    let description = "description = \"The example program";
-    copy.replace("Cargo.toml", description, &format!("{description} {}", nonce())).expect("edit Cargo.toml");
-    let cache = format!("type=registry,ref={}/cache:{}", registry.address, nonce());
-    let build = |what: &str| {
-        Build::new(variant("dependency-cache").dockerfile(), copy.path(), unique_tag(what))
-            .option(&format!("--cache-to={cache},mode=max"))
-            .option(&format!("--cache-from={cache}"))
-    };
-    let exported = images.build(build("exported"));
-    let cooked = exported.log.step("cargo chef cook").expect("a cook step");
-    assert!(!cooked.cached, "the first build must cook, for its cache to hold the cook:\n{}", exported.log.tail(40));
-    // As on a fresh CI machine: nothing in the build cache.
-    docker.output(&["builder", "prune", "--all", "--force"], LONG).unwrap_or_else(|e| panic!("{e}"));
-    let usage = docker.output(&["builder", "du"], LONG).unwrap_or_else(|e| panic!("{e}"));
-    assert!(usage.contains("Total:\t\t0B"), "the build cache is not empty after the prune:\n{usage}");
-    copy.edit_greeting("src/main.rs", "Hello, cache!").expect("edit main.rs");
-    let rebuilt = images.build(build("imported"));
-    let cook = rebuilt.log.step("cargo chef cook").expect("a cook step");
-    assert!(cook.cached, "the cook step should come from the exported cache:\n{}", rebuilt.log.tail(40));
-    let compile = rebuilt.log.step("cargo build").expect("a cargo build step");
-    assert!(!compile.cached, "the edited sources must be compiled again:\n{}", rebuilt.log.tail(40));
 }
 
 /// A token passed with `--secret` (as a private registry's credentials
