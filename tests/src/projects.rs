@@ -146,4 +146,11 @@ pub mod native {
             }
         }
     }
+
+    /// Everything a build of `binary` passes: [`build_args`] and `APP_NAME`.
+    pub fn binary_build_args(runtime: Runtime, binary: &str) -> Vec<(&'static str, &str)> {
+        let mut args: Vec<(&'static str, &str)> = build_args(runtime);
+        args.push(("APP_NAME", binary));
+        args
+    }
 }

@@ -186,7 +186,7 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
     }
     for binary in native::BINARIES {
         for variant in VARIANTS.iter().filter(|v| v.platforms.is_empty()) {
-            let args = [native::build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+            let args = native::binary_build_args(variant.runtime, binary);
             known.insert(build_command(variant, native::SOURCE, binary, args));
         }
     }

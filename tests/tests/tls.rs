@@ -9,7 +9,7 @@ mod support;
 use std::process::Output;
 use std::time::Duration;
 
-use howto_harness::projects::native::{BINARIES, SOURCE, build_args};
+use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
 use howto_harness::variants::builds;
 use howto_harness::{Docker, Rebuild, nonce, unique_tag};
@@ -54,7 +54,7 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
         let mut images = Images::new(docker);
         let copy = scratch_copy(SOURCE).expect("copy the native fixture");
         for binary in BINARIES {
-            let args = [build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+            let args = binary_build_args(variant.runtime, binary);
             let (tag, _) = images.build_binary(variant, copy.path(), platform, &args);
             let what = format!("{name} {binary}");
 
@@ -92,7 +92,7 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
         // An edit to the sources leaves the cooked native dependencies cached.
         if let Rebuild::CachedStep(step) = variant.rebuild {
             copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
-            let args = [build_args(variant.runtime), vec![("APP_NAME", BINARIES[1])]].concat();
+            let args = binary_build_args(variant.runtime, BINARIES[1]);
             let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
             let log = &output.log;
             let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
@@ -145,7 +145,7 @@ fn a_static_binary_in_scratch_resolves_a_name_from_etc_hosts() {
     let mut images = Images::new(docker);
     let copy = scratch_copy(SOURCE).expect("copy the native fixture");
     for binary in BINARIES {
-        let args = [build_args(variant.runtime), vec![("APP_NAME", binary)]].concat();
+        let args = binary_build_args(variant.runtime, binary);
         let (tag, _) = images.build_binary(variant, copy.path(), None, &args);
         let own = docker.read_file(&tag, CA_BUNDLE).unwrap_or_else(|e| panic!("{binary}: {e}"));
         let trusted = server.bundle_with_ca(&own, &format!("{binary}-hosts-{}.pem", nonce()));

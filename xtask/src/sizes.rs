@@ -51,8 +51,7 @@ pub fn table(docker: &Docker, progress: &mut Progress) -> Result<Table, String> 
         let copy = scratch_copy(native::SOURCE).map_err(|e| format!("copying {}: {e}", native::SOURCE))?;
         let mut temp = TempImages::new(docker);
         for target in Target::all() {
-            let mut build_args = native::build_args(target.variant.runtime);
-            build_args.push(("APP_NAME", binary));
+            let build_args = native::binary_build_args(target.variant.runtime, binary);
             let tag = temp.tag(&format!("sizes-{binary}"));
             docker.build(&target.build(copy.path(), &tag, &build_args)).map_err(|e| e.to_string())?;
             rows.push(measure(docker, &tag, format!("{binary} / {}", target.label()))?);
