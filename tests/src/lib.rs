@@ -73,6 +73,13 @@ pub fn provision_with(on_line: &mut dyn FnMut(&str)) -> Result<(), String> {
     DONE.get_or_init(run).clone()
 }
 
+/// The base images the Dockerfiles name, as scripts/base-images.sh lists them.
+pub fn base_images() -> Result<Vec<String>, String> {
+    let script = repo_root().join("scripts/base-images.sh");
+    let list = duct::cmd!("bash", &script, "--list").read().map_err(|e| format!("{} --list: {e}", script.display()))?;
+    Ok(list.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+}
+
 /// A string no earlier build has seen (process id and clock). BuildKit's
 /// cache is content-addressed: an edit that an earlier run already made would
 /// come back CACHED, so tests that need a fresh edit put this in it.

@@ -15,9 +15,7 @@ use support::{Images, engine, run};
 
 /// The base images, as scripts/base-images.sh reads them from dockerfiles/.
 fn base_images() -> Vec<String> {
-    let out =
-        duct::cmd!("bash", repo_root().join("scripts/base-images.sh"), "--list").read().expect("base-images.sh --list");
-    out.lines().map(str::to_string).collect()
+    howto_harness::base_images().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// True when the engine takes Docker Hub images from the offline mirror on

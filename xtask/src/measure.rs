@@ -62,10 +62,9 @@ pub fn prepare(progress: &mut Progress) -> Result<(Docker, String, BaseImages), 
 /// Official or stand-ins: the labels of every base image the Dockerfiles
 /// name (as scripts/base-images.sh lists them), as the engine has them now.
 fn base_images(docker: &Docker) -> Result<BaseImages, String> {
-    let script = howto_harness::repo_root().join("scripts/base-images.sh");
-    let list = duct::cmd!("bash", &script, "--list").read().map_err(|e| format!("{} --list: {e}", script.display()))?;
+    let images = howto_harness::base_images()?;
     let mut labels = Vec::new();
-    for image in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for image in &images {
         // BuildKit keeps the images it builds from out of the engine's list:
         // pull one that is not there (from the offline mirror, in offline mode).
         if docker.inspect(image).is_err() {
@@ -73,7 +72,7 @@ fn base_images(docker: &Docker) -> Result<BaseImages, String> {
         }
         labels.push(docker.inspect(image).map_err(|e| format!("base image {image}: {e}"))?.labels);
     }
-    BaseImages::from_labels(&labels).ok_or_else(|| format!("{} --list named no base image", script.display()))
+    BaseImages::from_labels(&labels).ok_or_else(|| "scripts/base-images.sh --list named no base image".to_string())
 }
 
 /// A build with no layer cache and, for the variant that keeps cargo's

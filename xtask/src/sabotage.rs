@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use howto_harness::repo_root;
+use howto_harness::{process, repo_root};
 
 use crate::progress::Progress;
 
@@ -189,7 +189,7 @@ impl Worktree {
                 "cargo test failed ({}), without saying \"{}\"; its end:\n{}",
                 failed_tests.join(", "),
                 sabotage.expect,
-                tail(&text, 20)
+                process::tail(&output, 20)
             ),
         };
         Ok(Outcome { name: sabotage.name, caught: !output.status.success() && named, detail, took })
@@ -205,27 +205,16 @@ impl Drop for Worktree {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let shown = format!("git {}", args.join(" "));
     let output = duct::cmd("git", args)
         .dir(dir)
         .stdout_capture()
         .stderr_capture()
         .unchecked()
         .run()
-        .map_err(|e| format!("git {}: {e}", args.join(" ")))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {} failed ({}): {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let output = process::check(&shown, output)?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 #[cfg(test)]
