@@ -85,7 +85,7 @@ http:
   addr: $RCH_MIRROR_ADDR
 YML
   log "starting the offline Docker Hub mirror on $RCH_MIRROR_ADDR (data: $dir/data)"
-  setsid nohup docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
+  start_detached "$dir/registry.log" docker-registry serve "$dir/config.yml"
   local pid=$!
   for _ in $(seq 1 30); do
     kill -0 "$pid" 2>/dev/null || break

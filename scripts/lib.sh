@@ -10,6 +10,15 @@ RCH_MIRROR_ADDR=${RCH_MIRROR_ADDR:-$(cat "$RCH_STATE_DIR/mirror-addr" 2>/dev/nul
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Starts a daemon that outlives this script, in its own session, its output in
+# LOG. Fd 9 is closed: it is provision.sh's lock, and a daemon that inherited
+# it would hold the lock for its whole life, so the next set-up would wait for
+# it forever.
+start_detached() {
+  local log=$1; shift
+  setsid nohup "$@" >"$log" 2>&1 </dev/null 9>&- &
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root: run the set-up as root, sudo $RCH_SELF"; }
 RCH_SELF=${RCH_SELF:-$0}
 

@@ -18,9 +18,19 @@ export RCH_SELF=$here/provision.sh
 
 lock=${TMPDIR:-/tmp}/rust-container-howto-provision.$(id -u).lock
 exec 9>"$lock"
+# The processes that have the lock open, for the message when it is not freed.
+lock_holders() {
+  local fd
+  for fd in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] || continue
+    fd=${fd#/proc/}
+    printf ' %s (%s)' "${fd%%/*}" "$(tr '\0' ' ' <"/proc/${fd%%/*}/cmdline" 2>/dev/null)"
+  done
+}
 if ! flock -n 9; then
   log "another run is provisioning (lock: $lock); waiting for it"
-  flock 9
+  # A fresh machine's set-up takes about 6 minutes; far longer means a stuck holder.
+  flock -w 1800 9 || die "the lock $lock was not freed in 30 minutes; it is held by:$(lock_holders)"
 fi
 start=$SECONDS
 

@@ -30,7 +30,7 @@ start_daemon() {
   [ -n "$mirror" ] && args+=(--registry-mirror "$mirror")
   log "starting dockerd ${args[*]} (log: $log_file)"
   rm -f /var/run/docker.pid
-  setsid nohup dockerd "${args[@]}" >"$log_file" 2>&1 </dev/null &
+  start_detached "$log_file" dockerd "${args[@]}"
   echo $! >"$pid_file"
   local i
   for i in $(seq 1 60); do

@@ -1,7 +1,8 @@
 //! The set-up that both README commands run first (scripts/provision.sh):
 //! where it cannot do a step itself it stops with the one command to run; it
-//! refuses a mirror address that another program holds; and a step left
-//! half-done by a killed run is never taken for finished.
+//! refuses a mirror address that another program holds; a step left
+//! half-done by a killed run is never taken for finished; and the daemons it
+//! starts do not keep its lock, which the next set-up waits for.
 
 mod support;
 
@@ -230,4 +231,29 @@ fn images_of_a_killed_run_are_swept_by_the_next_one() {
     assert!(removed.contains(&killed), "the sweep removed {removed:?}, not {killed}");
     assert!(docker.inspect(&killed).is_err(), "{killed} is still there after the sweep");
     assert!(docker.inspect(&alive).is_ok(), "the sweep removed {alive}, an image of a run still going");
+}
+
+/// The daemons the set-up starts (dockerd, containerd, the mirror) outlive it;
+/// had they inherited its lock, every later set-up (the next test binary's)
+/// would wait for them forever. Only a set-up still running may hold it.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn the_daemons_it_starts_do_not_hold_its_lock() {
+    use std::os::unix::fs::MetadataExt;
+    engine();
+    let uid = std::fs::metadata("/proc/self").expect("/proc/self").uid();
+    let tmp = std::env::var_os("TMPDIR").unwrap_or_else(|| "/tmp".into());
+    let lock = Path::new(&tmp).join(format!("rust-container-howto-provision.{uid}.lock"));
+    assert!(lock.exists(), "the set-up ran but left no lock file at {}", lock.display());
+
+    let mut holders = Vec::new();
+    for process in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else { continue };
+        if fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == lock)) {
+            let command = std::fs::read(process.path().join("cmdline")).unwrap_or_default();
+            holders.push(String::from_utf8_lossy(&command).replace('\0', " ").trim().to_string());
+        }
+    }
+    holders.retain(|command| !command.contains("provision.sh"));
+    assert!(holders.is_empty(), "processes other than a running set-up hold {}: {holders:?}", lock.display());
 }
