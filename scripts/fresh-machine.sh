@@ -29,8 +29,9 @@ command -v mmdebstrap >/dev/null 2>&1 || apt_install "a fresh Debian root filesy
 docker=${DOCKER:-docker}
 
 # The root filesystem: Debian's minimal base plus what a new machine here
-# has (python3 with pip, git, a C compiler for cargo's linking) and the CAs
-# this host trusts, since HTTPS passes a proxy that re-signs it.
+# has (python3 with pip, git, a C compiler for cargo's linking), and the CAs
+# this host trusts and its pip settings, since HTTPS passes a proxy that
+# re-signs it.
 if ! "$docker" image inspect "$image" >/dev/null 2>&1; then
   mkdir -p "$dir"
   cas=$(find /usr/local/share/ca-certificates -name '*.crt' 2>/dev/null | tr '\n' ' ')
@@ -41,6 +42,7 @@ if ! "$docker" image inspect "$image" >/dev/null 2>&1; then
     --customize-hook='mkdir -p "$1/usr/local/share/ca-certificates"' \
     --customize-hook="for ca in $cas; do cp \"\$ca\" \"\$1/usr/local/share/ca-certificates/\"; done" \
     --customize-hook='chroot "$1" update-ca-certificates' \
+    --customize-hook='[ ! -f /etc/pip.conf ] || cp /etc/pip.conf "$1/etc/pip.conf"' \
     bookworm "$dir/rootfs.tar"
   quietly "importing it as $image" "$docker" import "$dir/rootfs.tar" "$image"
   rm -f "$dir/rootfs.tar"
