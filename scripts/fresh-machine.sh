@@ -8,8 +8,10 @@
 #
 #   scripts/fresh-machine.sh [COMMAND...]    default: bash .ci/run
 #
-# Its engine's data lives in a new host directory (the container cannot hold
-# overlay mounts in its own), removed at the end with the container; the
+# The engines' data (/var/lib/docker, and /var/lib/rust-container-howto
+# where the current engine keeps its own) lives in new host directories, as a
+# real machine's is on a real disk: overlayfs does not stack on the
+# container's own. They are removed at the end with the container; the
 # output goes to stdout and to $RCH_FRESH_DIR/run.log. Needs root and an
 # engine on the host (scripts/setup-engine.sh).
 set -euo pipefail
@@ -48,13 +50,13 @@ if ! "$docker" image inspect "$image" >/dev/null 2>&1; then
   rm -f "$dir/rootfs.tar"
 fi
 
-rm -rf "$dir/clone" "$dir/var-lib-docker"
-mkdir -p "$dir/var-lib-docker"
+rm -rf "$dir/clone" "$dir/var-lib-docker" "$dir/var-lib-rch"
+mkdir -p "$dir/var-lib-docker" "$dir/var-lib-rch"
 git clone -q "$here/.." "$dir/clone"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
   "$docker" rm -f "$container" >/dev/null 2>&1 || true
-  rm -rf "$dir/var-lib-docker" "$dir/clone"
+  rm -rf "$dir/var-lib-docker" "$dir/var-lib-rch" "$dir/clone"
 }
 trap cleanup EXIT
 
@@ -64,6 +66,7 @@ args=(--name "$container" --cap-add ALL --cap-drop SYS_RESOURCE
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined
   --security-opt systempaths=unconfined --cgroupns host
   -v /sys/fs/cgroup:/sys/fs/cgroup -v "$dir/var-lib-docker:/var/lib/docker"
+  -v "$dir/var-lib-rch:/var/lib/rust-container-howto"
   -v "$rustup_home:/root/.rustup:ro" -v "$cargo_bin:/root/.cargo/bin:ro"
   -v "$dir/clone:/work/clone" -w /work/clone
   -e PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
