@@ -1,7 +1,8 @@
 //! What only current Docker does (Engine 26 with buildx and the containerd
 //! image store, RCH_ENGINE=current; ignored on the host's 20.10): one build
 //! for both platforms kept without a registry, and per-platform images
-//! joined by `buildx imagetools`. Build secrets, which both engines have, are
+//! joined by `buildx imagetools`, and an image digest that two builds from
+//! scratch reproduce. Build secrets, which both engines have, are
 //! checked on whichever one runs.
 
 mod support;
@@ -150,4 +151,48 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// The digest of the one image in an OCI archive (its index.json's manifest).
+fn oci_archive_digest(archive: &std::path::Path) -> String {
+    let index = duct::cmd!("tar", "-xOf", archive, "index.json").read().unwrap_or_else(|e| panic!("{e}"));
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap_or_else(|e| panic!("{e}: {index}"));
+    let manifests = index["manifests"].as_array().unwrap_or_else(|| panic!("no manifests in {index}"));
+    assert_eq!(manifests.len(), 1, "one image in {}: {index}", archive.display());
+    manifests[0]["digest"].as_str().unwrap_or_else(|| panic!("no digest in {index}")).to_string()
+}
+
+/// Beyond the binary: with `SOURCE_DATE_EPOCH` and the exporter's
+/// `rewrite-timestamp` (BuildKit 0.13, in Engine 26), two builds from scratch
+/// of the static image have one digest. Without them the digests differ, the
+/// image's creation time being part of it.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
+#[serial]
+fn the_static_image_digest_is_reproducible_with_source_date_epoch() {
+    let docker = engine();
+    let archives = tempfile::tempdir().expect("a directory for the archives");
+    let build_twice = |reproducible: bool| -> Vec<String> {
+        (0..2)
+            .map(|i| {
+                let archive = archives.path().join(format!("static-{reproducible}-{i}.tar"));
+                let mut output = format!("--output=type=oci,dest={}", archive.display());
+                let mut build =
+                    Build::new(variant("static").dockerfile(), CONTEXT, unique_tag("static-oci")).no_cache();
+                if reproducible {
+                    output.push_str(",rewrite-timestamp=true");
+                    build = build.build_arg("SOURCE_DATE_EPOCH", "1700000000");
+                }
+                docker.build(&build.option(&output)).unwrap_or_else(|e| panic!("{e}"));
+                // A second apart at least, or the creation times could coincide.
+                std::thread::sleep(Duration::from_millis(1100));
+                oci_archive_digest(&archive)
+            })
+            .collect()
+    };
+    let plain = build_twice(false);
+    assert_ne!(plain[0], plain[1], "without SOURCE_DATE_EPOCH two builds should differ in their creation time");
+    let pinned = build_twice(true);
+    assert_eq!(pinned[0], pinned[1], "with SOURCE_DATE_EPOCH and rewrite-timestamp the digests differ");
 }

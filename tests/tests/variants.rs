@@ -11,8 +11,15 @@ use serial_test::serial;
 use support::{Images, assert_prints, engine};
 
 /// Labels every runtime image carries (OCI image annotations).
-const OCI_LABELS: &[&str] =
-    &["org.opencontainers.image.title", "org.opencontainers.image.description", "org.opencontainers.image.licenses"];
+const OCI_LABELS: &[&str] = &[
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.description",
+    "org.opencontainers.image.licenses",
+    SOURCE_LABEL,
+    REVISION_LABEL,
+];
+const SOURCE_LABEL: &str = "org.opencontainers.image.source";
+const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 
 /// Where the static image carries its CA bundle.
 const STATIC_CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
@@ -49,6 +56,9 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
             assert!(info.labels.contains_key(*label), "{name}: no {label} label in {:?}", info.labels);
         }
         assert_eq!(info.labels["org.opencontainers.image.title"], "my-project", "{name}: title label");
+        for label in [SOURCE_LABEL, REVISION_LABEL] {
+            assert_eq!(info.labels[label], "", "{name}: {label} without its build argument");
+        }
 
         let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}"));
         let tools: Vec<&&str> = BUILD_TOOLS.iter().filter(|t| files.iter().any(|f| f == **t)).collect();
@@ -69,6 +79,27 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 );
             }
         }
+    }
+}
+
+/// `SOURCE_URL` and `REVISION` become the source and revision labels, by
+/// which registries link an image to its repository and commit.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn source_and_revision_labels_come_from_build_arguments() {
+    let docker = engine();
+    let source = "https://github.com/hydro-project/rust-container-howto";
+    let revision = howto_harness::nonce();
+    let context = howto_harness::repo_root().join(howto_harness::variants::CONTEXT);
+    for (variant, platform) in builds() {
+        let mut images = Images::new(docker);
+        let args = [("SOURCE_URL", source), ("REVISION", revision.as_str())];
+        let (tag, _) = images.build_binary(variant, &context, platform, &args);
+        let labels = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).labels;
+        let name = variant.tag(platform);
+        assert_eq!(labels.get(SOURCE_LABEL).map(String::as_str), Some(source), "{name}: {labels:?}");
+        assert_eq!(labels.get(REVISION_LABEL), Some(&revision), "{name}: {labels:?}");
     }
 }
 

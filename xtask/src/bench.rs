@@ -174,18 +174,13 @@ fn user_id(flag: &str) -> Result<String, String> {
     duct::cmd!("id", flag).read().map_err(|e| format!("id {flag}: {e}"))
 }
 
+/// Medians only: the spread of the warm rebuilds is in the chart.
 fn bench_table(rows: &[Row]) -> Table {
-    let range = |sample: &[f64]| {
-        let (lo, hi) = report::min_max(sample);
-        format!("{}–{}", report::format_seconds(lo), report::format_seconds(hi))
-    };
     Table {
         headers: vec![
             "crate / variant",
             "cold median (s)",
-            "cold min–max (s)",
             "warm median (s)",
-            "warm min–max (s)",
             "warm vs multistage",
             "unchanged (s)",
             "bound (s)",
@@ -197,9 +192,7 @@ fn bench_table(rows: &[Row]) -> Table {
                 vec![
                     format!("{} / {}", row.project.name, row.target.label()),
                     report::format_seconds(report::median(&row.cold_secs)),
-                    range(&row.cold_secs),
                     report::format_seconds(report::median(&row.warm_secs)),
-                    range(&row.warm_secs),
                     warm_ratio(rows, row).map_or("–".to_string(), |r| format!("{r:.2}×")),
                     report::format_seconds(report::median(&row.unchanged_secs)),
                     row.bound_secs.map_or("–".to_string(), report::format_seconds),
