@@ -20,7 +20,24 @@ current=(env DOCKER_HOST="unix://$dir/run/docker.sock" DOCKER_CONFIG="$dir/clien
 
 answers() { [ -x "$dir/bin/docker" ] && timeout 10 "${current[@]}" info >/dev/null 2>&1; }
 
-if answers; then
+# The capabilities an engine needs inside a container where --privileged is
+# refused; its storage on host directories, since overlayfs does not stack;
+# the host's network (see engines/current/start.sh); and the host's temporary
+# directory at the same path, since `docker run -v` names host paths and the
+# tests and benchmarks mount files from there.
+tmp=${TMPDIR:-/tmp}
+run_args=(--network host
+  --cap-add ALL --cap-drop SYS_RESOURCE
+  --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined
+  -v /sys/fs/cgroup:/sys/fs/cgroup
+  -v "$dir/lib-docker:/var/lib/docker" -v "$dir/lib-containerd:/var/lib/containerd"
+  -v "$dir/run:/run/rch" -v "$tmp:$tmp")
+# A container started with other settings (an older version of this script)
+# is replaced.
+config=$(printf '%s\n' "${run_args[@]}" | sha256sum | cut -c1-16)
+started_with() { "$docker" inspect -f '{{index .Config.Labels "io.github.rust-container-howto.config"}}' "$container" 2>/dev/null; }
+
+if answers && [ "$(started_with)" = "$config" ]; then
   log "current engine: $("${current[@]}" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}') answers"
   exit 0
 fi
@@ -41,16 +58,8 @@ fi
 chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
 
 "$docker" rm -f "$container" >/dev/null 2>&1 || true
-# The capabilities an engine needs inside a container where --privileged is
-# refused; its storage on host directories, since overlayfs does not stack;
-# the host's network (see engines/current/start.sh).
 log "starting $container (socket: $dir/run/docker.sock)"
-"$docker" run -d --name "$container" --network host \
-  --cap-add ALL --cap-drop SYS_RESOURCE \
-  --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined \
-  -v /sys/fs/cgroup:/sys/fs/cgroup \
-  -v "$dir/lib-docker:/var/lib/docker" -v "$dir/lib-containerd:/var/lib/containerd" \
-  -v "$dir/run:/run/rch" \
+"$docker" run -d --name "$container" --label "io.github.rust-container-howto.config=$config" "${run_args[@]}" \
   "$image" >/dev/null
 for i in $(seq 1 60); do
   if answers; then
