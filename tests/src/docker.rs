@@ -72,11 +72,7 @@ impl Docker {
     /// (and whether it was CACHED) can be read back.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args();
-        if self.engine == crate::client::Engine::Current {
-            // That engine shares the host's network and has no bridge: RUN
-            // steps reach the network through the host's.
-            args.splice(1..1, ["--network".to_string(), "host".to_string()]);
-        }
+        args.splice(1..1, self.network_options().iter().map(|o| o.to_string()));
         let started = Instant::now();
         let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
         let elapsed = started.elapsed();
@@ -93,11 +89,20 @@ impl Docker {
         Ok(BuildOutput { log, elapsed })
     }
 
+    /// What every build and container on this engine needs to reach the
+    /// network: the current engine runs in a container that shares the
+    /// host's network, and its own bridge has no NAT (it must not touch the
+    /// host's iptables), so RUN steps and containers use the host's network.
+    pub fn network_options(&self) -> &'static [&'static str] {
+        if self.engine == crate::client::Engine::Current { &["--network", "host"] } else { &[] }
+    }
+
     /// `docker run --rm IMAGE ARGS` (with `--platform` if given): the output of
     /// a short-lived container, for images that are not the variants (base
     /// images, foreign platforms).
     pub fn run(&self, image: &str, platform: Option<&str>, args: &[&str]) -> Result<String> {
         let mut all = vec!["run", "--rm"];
+        all.extend(self.network_options());
         if let Some(platform) = platform {
             all.extend(["--platform", platform]);
         }

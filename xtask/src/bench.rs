@@ -137,9 +137,9 @@ fn measure_bound(docker: &Docker, project: &Project, runs: usize) -> Result<Vec<
         let cargo = |script: &str| {
             let volumes =
                 [format!("{}:/src", copy.path().display()), format!("{}:/cargo", cargo_home.path().display())];
-            let args = [
-                "run",
-                "--rm",
+            let mut args = vec!["run", "--rm"];
+            args.extend(docker.network_options());
+            args.extend([
                 "--user",
                 &user,
                 "-e",
@@ -154,7 +154,7 @@ fn measure_bound(docker: &Docker, project: &Project, runs: usize) -> Result<Vec<
                 "sh",
                 "-c",
                 script,
-            ];
+            ]);
             docker.output(&args, Duration::from_secs(30 * 60)).map_err(|e| e.to_string())
         };
         cargo("cargo build --release --locked --quiet")?;
