@@ -122,12 +122,23 @@ in_mirror() {
 # Pushes one image per platform, then a manifest list that names them all
 # under the image's own tag: what a multi-arch image on Docker Hub is.
 push_manifest_list() {
-  local ref=$1; shift
-  local p parts=()
+  push_parts "$@"
+  publish_list "$@"
+}
+
+# Pushes REF-<arch> for each PLATFORM: the images the list will name.
+push_parts() {
+  local ref=$1 p; shift
   for p in "$@"; do
     quietly "pushing ${ref#*/} for $p to the mirror" "$docker" push "$ref-${p#linux/}"
-    parts+=("$ref-${p#linux/}")
   done
+}
+
+# Pushes the list that makes REF ready (see is_ready), then drops the
+# per-platform tags, which the mirror now serves.
+publish_list() {
+  local ref=$1 p parts=(); shift
+  for p in "$@"; do parts+=("$ref-${p#linux/}"); done
   "$docker" manifest rm "$ref" >/dev/null 2>&1 || true
   "$docker" manifest create --insecure "$ref" "${parts[@]}" >/dev/null
   for p in "$@"; do
@@ -221,6 +232,12 @@ build_standin() {
 
 # rust:<version>-slim-<suite>: Debian's rustc-web, when its version is <version>.
 standin_rust() {
+  build_rust "$1"
+  push_manifest_list "$(mirror_ref "$1")" "$(host_platform)"
+}
+
+# Builds the rust stand-in as $(mirror_ref IMAGE)-<arch>, not yet pushed.
+build_rust() {
   local image=$1 ref version suite have
   [[ $image =~ ^rust:([0-9.]+)-slim-([a-z]+)$ ]] || die "no stand-in recipe for $image (only rust:<version>-slim-<suite>)"
   version=${BASH_REMATCH[1]}; suite=${BASH_REMATCH[2]}
@@ -234,7 +251,6 @@ standin_rust() {
     *) "$docker" image rm "$ref-$(host_platform | cut -d/ -f2)" >/dev/null
        die "Debian's rustc-web for $suite is $have: it cannot stand in for $image. Name rust:${have%.*}-slim-$suite in the Dockerfiles, or use pull mode." ;;
   esac
-  push_manifest_list "$ref" "$(host_platform)"
 }
 
 # lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>: the rust
@@ -244,11 +260,25 @@ standin_cargo_chef() {
   [[ $image =~ ^lukemathwalker/cargo-chef:latest-rust-([0-9.]+-slim-[a-z]+)$ ]] \
     || die "no stand-in recipe for $image (only lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>)"
   rust=rust:${BASH_REMATCH[1]}
-  ensure_image "$rust"
   ref=$(mirror_ref "$image")
   chef=$(cargo_chef_version)
+  local base=$rust rust_ref pushing=""
+  rust_ref=$(mirror_ref "$rust")
+  if ! is_ready "$rust"; then
+    # The rust stand-in is pushed (1.2 GB) while cargo-chef compiles on its
+    # local copy: the two overlap instead of adding up. Its list is
+    # published only after the push succeeded, so it is not ready before.
+    build_rust "$rust"
+    base=$rust_ref-$(host_platform | cut -d/ -f2)
+    push_parts "$rust_ref" "$(host_platform)" &
+    pushing=$!
+  fi
   log "$image: cargo install cargo-chef $chef on $rust (about 2 minutes on 2 cores)"
-  build_standin cargo-chef "$ref" --build-arg "RUST_IMAGE=$rust" --build-arg "CHEF_VERSION=$chef"
+  build_standin cargo-chef "$ref" --build-arg "RUST_IMAGE=$base" --build-arg "CHEF_VERSION=$chef"
+  if [ -n "$pushing" ]; then
+    wait "$pushing" || die "pushing $rust to the mirror failed; its output is above"
+    publish_list "$rust_ref" "$(host_platform)"
+  fi
   push_manifest_list "$ref" "$(host_platform)"
 }
 
