@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use howto_harness::variants::builds;
 use howto_harness::{Project, Rebuild, Runtime};
 use serial_test::serial;
@@ -18,9 +16,7 @@ use support::{Images, engine};
 fn binary_sum(docker: &howto_harness::Docker, builder: &str, name: &str) -> String {
     let script =
         format!("find /app /usr/src/app -type f -path '*/target/*release/{name}' 2>/dev/null | xargs -r sha256sum");
-    let sums = docker
-        .output(&["run", "--rm", "--entrypoint", "sh", builder, "-c", &script], Duration::from_secs(120))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let sums = docker.run(builder, None, &["sh", "-c", &script]).unwrap_or_else(|e| panic!("{e}"));
     let lines: Vec<&str> = sums.lines().collect();
     assert_eq!(lines.len(), 1, "{builder}: expected one {name} binary under target/, found {sums:?}");
     let sum = lines[0].split_whitespace().next().unwrap_or_default();
