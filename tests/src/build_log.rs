@@ -78,6 +78,12 @@ impl BuildLog {
         self.steps().into_iter().find(|s| s.name.contains(needle))
     }
 
+    /// The step that compiles the crate: `cargo build --release` (or
+    /// `cargo ${AUDITABLE:+auditable} build --release`), never the cook.
+    pub fn cargo_build(&self) -> Option<Step> {
+        self.step(" build --release")
+    }
+
     /// How many steps were CACHED, out of how many.
     pub fn cache_hits(&self) -> (usize, usize) {
         let steps = self.steps();
@@ -180,7 +186,7 @@ mod tests {
         );
         // FROM steps end DONE, never CACHED: 6 of 8 is the most a build can show.
         assert_eq!(log.cache_hits(), (6, 8));
-        let build = log.step("cargo build").expect("the cargo build step");
+        let build = log.cargo_build().expect("the cargo build step");
         assert_eq!((build.number.as_str(), build.cached, build.compiled()), ("12", true, vec![]));
     }
 
@@ -226,7 +232,7 @@ mod tests {
     fn cargo_log_lines_between_compiling_lines_are_not_crates() {
         let log = log(CARGO_LOG_20_10);
         assert_eq!(log.cache_hits(), (5, 8));
-        let build = log.step("cargo build").expect("the cargo build step");
+        let build = log.cargo_build().expect("the cargo build step");
         assert!(!build.cached);
         assert!(build.output.iter().any(|l| l.contains("cargo::core::compiler::fingerprint")), "CARGO_LOG was on");
         let compiled = build.compiled();
@@ -257,7 +263,7 @@ mod tests {
             ])
         );
         assert_eq!(log.cache_hits(), (6, 8));
-        let build = log.step("cargo build").expect("the cargo build step");
+        let build = log.cargo_build().expect("the cargo build step");
         assert_eq!(
             (build.name.starts_with("[builder 5/5] RUN cargo build --release --locked"), build.cached),
             (true, true)

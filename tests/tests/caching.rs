@@ -22,8 +22,7 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
         copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
         let (tag, rebuilt) = images.build_variant(variant, copy.path(), platform);
         let log = &rebuilt.log;
-        let build =
-            log.step("cargo build").unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
+        let build = log.cargo_build().unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
         assert!(!build.cached, "{name}: the cargo build step must run again after the edit");
         match variant.rebuild {
             Rebuild::CachedStep(needle) => {
@@ -92,11 +91,11 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
     // earlier run, or a prune, left in it (a cached layer stands in instead).
     copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
     let first = images.build(build());
-    assert!(!first.log.step("cargo build").expect("a cargo build step").cached, "the first build must run cargo");
+    assert!(!first.log.cargo_build().expect("a cargo build step").cached, "the first build must run cargo");
 
     copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
     let rebuilt = images.build(build());
-    let step = rebuilt.log.step("cargo build").expect("a cargo build step");
+    let step = rebuilt.log.cargo_build().expect("a cargo build step");
     assert!(!step.cached, "the cargo build step must run again after the edit");
     let compiled: Vec<&String> = step.output.iter().filter(|l| l.trim_start().starts_with("Compiling ")).collect();
     assert!(

@@ -20,7 +20,7 @@ fn workspace() -> &'static Project {
 /// (cook included, should it run again).
 fn compiled_after_an_edit(name: &str, output: &BuildOutput) -> Vec<Compiled> {
     let log = &output.log;
-    let step = log.step("cargo build").unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
+    let step = log.cargo_build().unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
     assert!(!step.cached, "{name}: the cargo build step must run again after an edit:\n{}", log.tail(40));
     log.steps().iter().flat_map(|step| step.compiled()).collect()
 }

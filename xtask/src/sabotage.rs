@@ -65,6 +65,17 @@ pub const SABOTAGES: &[Sabotage] = &[
         expect: "`cargo chef cook` should be CACHED after a source edit",
     },
     Sabotage {
+        name: "auditable-ignored",
+        promise: "with AUDITABLE=1 the binary carries its crates and their versions",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.dependency-cache",
+            from: "RUN cargo ${AUDITABLE:+auditable} build --release --locked\n",
+            to: "RUN cargo build --release --locked\n",
+        }),
+        env: &[],
+        expect: "reading the binary's dependency list",
+    },
+    Sabotage {
         name: "root-runtime",
         promise: "the program runs as the numeric non-root user 10001:10001",
         edit: Some(Edit { file: "dockerfiles/Dockerfile.multistage", from: "USER 10001:10001\n", to: "" }),
