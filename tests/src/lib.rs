@@ -11,6 +11,7 @@ pub mod process;
 pub mod projects;
 pub mod regions;
 pub mod registry;
+pub mod reproducible;
 pub mod temporary;
 pub mod variants;
 
