@@ -11,6 +11,11 @@ pub const MANIFEST: &str = "manifest";
 pub const SIZES: &str = "sizes";
 /// `cargo xtask bench`'s table.
 pub const BENCH: &str = "bench";
+/// `cargo xtask emulation`'s table: compiling for arm64 under qemu or not.
+pub const EMULATION: &str = "emulation";
+/// `cargo xtask provenance`: two builds from scratch give one binary, and
+/// what cargo-auditable's dependency list costs.
+pub const PROVENANCE: &str = "provenance";
 /// Variants whose warm rebuild log the HOWTO shows, each in [`rebuild`]'s region.
 pub const SHOWN_REBUILDS: &[&str] = &["multistage", "dependency-cache", "cache-mount"];
 
@@ -19,10 +24,11 @@ pub fn rebuild(variant: &str) -> String {
     format!("rebuild-{variant}")
 }
 
-/// Every region, in the order the demo writes them, then bench's.
+/// Every region, in the order the demo writes them, then the benches'.
 pub fn all() -> Vec<String> {
     let fixed = [RESULTS, IMAGES, MANIFEST, SIZES].map(str::to_string);
-    fixed.into_iter().chain(SHOWN_REBUILDS.iter().map(|v| rebuild(v))).chain([BENCH.to_string()]).collect()
+    let benches = [BENCH, EMULATION, PROVENANCE].map(str::to_string);
+    fixed.into_iter().chain(SHOWN_REBUILDS.iter().map(|v| rebuild(v))).chain(benches).collect()
 }
 
 /// The line that opens region `name`.
@@ -42,6 +48,6 @@ mod tests {
         for name in super::SHOWN_REBUILDS {
             assert!(crate::Variant::named(name).is_some(), "{name}");
         }
-        assert_eq!(super::all().len(), 8);
+        assert_eq!(super::all().len(), 10);
     }
 }

@@ -88,6 +88,12 @@ pub fn machine(platform: &str) -> Option<Machine> {
     }
 }
 
+/// The ELF header's `e_machine` (bytes 18-19, little-endian), or `None` if
+/// `binary` is not an ELF file.
+pub fn elf_machine(binary: &[u8]) -> Option<u16> {
+    (binary.len() >= 20 && binary.starts_with(b"\x7fELF")).then(|| u16::from_le_bytes([binary[18], binary[19]]))
+}
+
 impl Variant {
     pub fn named(name: &str) -> Option<&'static Variant> {
         VARIANTS.iter().find(|v| v.name == name)

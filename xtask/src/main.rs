@@ -1,14 +1,19 @@
 //! The project's tasks: `cargo xtask demo` runs the HOWTO's walkthrough
 //! against the engine and writes the measured figures into HOWTO.md;
 //! `cargo xtask bench` repeats cold builds and warm rebuilds for every variant;
+//! `cargo xtask emulation` times compiling for arm64 under qemu against
+//! cross-compiling; `cargo xtask provenance` checks reproducible binaries and
+//! what an embedded dependency list costs;
 //! `cargo xtask sabotage` checks that the tests catch each broken promise.
 
 mod bench;
 mod chart;
 mod demo;
+mod emulation;
 mod howto;
 mod measure;
 mod progress;
+mod provenance;
 mod report;
 mod sabotage;
 mod sizes;
@@ -39,6 +44,12 @@ enum Command {
     /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
     /// and docs/bench.svg
     Bench(BenchArgs),
+    /// Compile for arm64 under qemu and cross-compiled, and natively for
+    /// reference; write HOWTO.md's emulation region
+    Emulation(EmulationArgs),
+    /// Build each builder twice from scratch and compare the binaries; cost
+    /// `--build-arg AUDITABLE=1`; write HOWTO.md's provenance region
+    Provenance,
     /// Build the native fixture's TLS binaries with every variant; write the
     /// image, binary and CA-certificate sizes into HOWTO.md's sizes region
     Sizes,
@@ -65,6 +76,16 @@ struct BenchArgs {
     variant: Option<&'static Variant>,
 }
 
+#[derive(Args)]
+struct EmulationArgs {
+    /// Runs per crate and way of building
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_runs)]
+    runs: usize,
+    /// Which crate(s): my-project, deps-heavy, workspace, or all
+    #[arg(long = "crate", value_name = "NAME|all", default_value = "my-project,deps-heavy", value_parser = parse_projects)]
+    projects: Projects,
+}
+
 /// `--crate`'s value: one project, or all of them (a newtype, so that clap
 /// takes it as one value rather than a repeatable flag).
 #[derive(Clone)]
@@ -84,6 +105,10 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Demo => demo::run(&howto, &charts),
         Command::Bench(args) => bench::run(&args.options(), &howto, &charts),
+        Command::Emulation(args) => {
+            emulation::run(&emulation::Options { runs: args.runs, projects: args.projects.0.clone() }, &howto)
+        }
+        Command::Provenance => provenance::run(&howto),
         Command::Sizes => sizes::run(&howto),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
     };
@@ -103,14 +128,18 @@ fn parse_runs(value: &str) -> Result<usize, String> {
     }
 }
 
+/// `all`, or crate names separated by commas.
 fn parse_projects(value: &str) -> Result<Projects, String> {
     if value == "all" {
         return Ok(Projects(PROJECTS.iter().collect()));
     }
-    Project::named(value).map(|p| Projects(vec![p])).ok_or_else(|| {
-        let names: Vec<&str> = PROJECTS.iter().map(|p| p.name).collect();
-        format!("takes one of {} or all, not {value:?}", names.join(", "))
-    })
+    let named = value.split(',').map(|name| {
+        Project::named(name).ok_or_else(|| {
+            let names: Vec<&str> = PROJECTS.iter().map(|p| p.name).collect();
+            format!("takes one of {} or all, or several separated by commas, not {name:?}", names.join(", "))
+        })
+    });
+    named.collect::<Result<Vec<_>, _>>().map(Projects)
 }
 
 fn parse_variant(value: &str) -> Result<&'static Variant, String> {
@@ -185,6 +214,18 @@ mod tests {
             assert!(message.contains(says), "{line:?}: {message}");
             assert_eq!(error.exit_code(), 2, "{line:?}");
         }
+    }
+
+    #[test]
+    fn emulation_defaults_to_one_run_of_two_crates_and_takes_a_list() {
+        let crates = |line: &str| match parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}")).command {
+            Command::Emulation(args) => (args.runs, args.projects.0.iter().map(|p| p.name).collect::<Vec<_>>()),
+            _ => panic!("{line:?} is not emulation"),
+        };
+        assert_eq!(crates("emulation"), (1, vec!["my-project", "deps-heavy"]));
+        assert_eq!(crates("emulation --runs 2 --crate workspace"), (2, vec!["workspace"]));
+        let error = parse("emulation --crate my-project,serde").err().expect("serde is no crate of ours");
+        assert!(error.render().to_string().contains("not \"serde\""), "{}", error.render());
     }
 
     #[test]

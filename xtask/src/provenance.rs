@@ -1,0 +1,125 @@
+//! `cargo xtask provenance`: what an image can prove about where its binary
+//! came from. Two builds from scratch of the same sources, per variant and
+//! platform, and their binaries' SHA-256; then what cargo-auditable's
+//! dependency list (`--build-arg AUDITABLE=1`) costs on deps-heavy.
+
+use std::path::Path;
+
+use howto_harness::reproducible::{binary_sum, from_scratch_builds};
+use howto_harness::{Docker, Project, Variant, regions};
+
+use crate::howto;
+use crate::measure::{self, Progress};
+use crate::report::{self, Table};
+
+/// The most decompressed JSON to accept: deps-heavy's list is a few KB.
+const JSON_LIMIT: usize = 8 << 20;
+
+pub fn run(howto_path: &Path) -> Result<(), String> {
+    let builds: Vec<_> = from_scratch_builds().collect();
+    let mut progress = Progress::new(2 + builds.len() * 2 + 2 * 2 + 1);
+    let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
+    let measured = report::provenance(&docker, &engine_version, base_images);
+
+    let project = Project::named("workspace").ok_or("no workspace fixture")?;
+    let binary = project.main_binary();
+    let copy = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
+    let mut temp = howto_harness::TempImages::new(&docker);
+    let mut rows = Vec::new();
+    for (variant, platform) in builds {
+        let label = measure::Target { variant, platform }.label();
+        let mut sums = Vec::new();
+        for build in 1..=2 {
+            progress.step(&format!("{label}: the builder from scratch, build {build}/2 …"));
+            let tag = temp.tag(&format!("provenance-{}-builder", variant.name));
+            let output = docker
+                .build(
+                    &variant
+                        .build(copy.path(), &tag, platform, &binary.build_args())
+                        .option("--target=builder")
+                        .no_cache(),
+                )
+                .map_err(|e| e.to_string())?;
+            if output.log.cargo_build().is_none_or(|step| step.cached) {
+                return Err(format!("{label}: the cargo build step did not run:\n{}", output.log.tail(40)));
+            }
+            sums.push(binary_sum(&docker, &tag, binary.name)?);
+            progress.note(&format!("{:.1}s, sha256 {}…", output.elapsed.as_secs_f64(), &sums[build - 1][..12]));
+        }
+        temp.remove_all();
+        // One column when the sums agree, as they should: both when not.
+        let sum = if sums[0] == sums[1] {
+            format!("`{}…`", &sums[0][..16])
+        } else {
+            format!("**differ**: `{}…`, `{}…`", &sums[0][..16], &sums[1][..16])
+        };
+        rows.push(vec![label, sum]);
+    }
+    let reproducible = Table { headers: vec!["builder", "sha256 of both builds' binary"], rows };
+    println!("{}", reproducible.to_text());
+
+    let sbom = auditable_costs(&docker, &mut progress)?;
+    println!("{}", sbom.to_text());
+
+    progress.step("writing HOWTO.md's provenance region");
+    let text = format!(
+        "{}\nThe workspace fixture's `{}`, from two `--no-cache` builds of each builder stage.\n\n{}\n\
+         deps-heavy with dependency-cache: *cold* is `--no-cache` (with AUDITABLE=1, `cargo install \
+         cargo-auditable` included, once per machine), *warm* the rebuild after a one-line edit. {measured}\n",
+        reproducible.to_markdown(),
+        binary.name,
+        sbom.to_markdown()
+    );
+    howto::update(howto_path, &[(regions::PROVENANCE.to_string(), text)])?;
+    progress.note(&format!("wrote {}", howto_path.display()));
+    progress.finish();
+    Ok(())
+}
+
+/// deps-heavy with the default variant, without and with AUDITABLE=1: a
+/// cold build, a warm rebuild after an edit, the binary's size and the
+/// crates it lists.
+fn auditable_costs(docker: &Docker, progress: &mut Progress) -> Result<Table, String> {
+    let project = Project::named("deps-heavy").ok_or("no deps-heavy fixture")?;
+    let variant = Variant::named("dependency-cache").ok_or("no dependency-cache variant")?;
+    let binary = project.main_binary();
+    let mut temp = howto_harness::TempImages::new(docker);
+    let mut rows = Vec::new();
+    for auditable in [false, true] {
+        let mut build_args = binary.build_args();
+        if auditable {
+            build_args.push(("AUDITABLE", "1"));
+        }
+        let label = if auditable { "`cargo auditable build`" } else { "`cargo build`" };
+        let pristine = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
+        progress.step(&format!("deps-heavy, {label}: cold build …"));
+        let tag = temp.tag("provenance-sbom");
+        let cold = docker.build(&variant.build(pristine.path(), &tag, None, &build_args).no_cache());
+        let cold = cold.map_err(|e| e.to_string())?;
+        progress.note(&format!("{:.1}s", cold.elapsed.as_secs_f64()));
+
+        progress.step(&format!("deps-heavy, {label}: warm rebuild after a one-line edit …"));
+        let edited = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
+        let greeting = format!("Hello, {}!", howto_harness::nonce());
+        measure::edit_greeting(&edited, binary, &greeting)?;
+        let warm_tag = temp.tag("provenance-sbom-warm");
+        let warm =
+            docker.build(&variant.build(edited.path(), &warm_tag, None, &build_args)).map_err(|e| e.to_string())?;
+        progress.note(&format!("{:.1}s", warm.elapsed.as_secs_f64()));
+        let app = docker.read_file(&warm_tag, "/usr/local/bin/app").map_err(|e| e.to_string())?;
+        let crates = match auditable_info::audit_info_from_slice(&app, JSON_LIMIT) {
+            Ok(info) => info.packages.len().to_string(),
+            Err(auditable_info::Error::NoAuditData) if !auditable => "–".to_string(),
+            Err(e) => return Err(format!("{warm_tag} ({label}): reading its dependency list: {e}")),
+        };
+        rows.push(vec![
+            label.to_string(),
+            report::format_seconds(report::seconds(cold.elapsed)),
+            report::format_seconds(report::seconds(warm.elapsed)),
+            app.len().to_string(),
+            crates,
+        ]);
+        temp.remove_all();
+    }
+    Ok(Table { headers: vec!["build", "cold (s)", "warm (s)", "binary (bytes)", "crates listed"], rows })
+}
