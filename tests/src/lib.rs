@@ -3,6 +3,7 @@
 //! job a checked engine, base images, unique tags and scratch copies of the
 //! example crate.
 
+pub mod auditable;
 pub mod build_log;
 pub mod client;
 pub mod docker;

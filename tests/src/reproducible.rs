@@ -1,6 +1,8 @@
 //! Reproducible binaries: what the test and `cargo xtask provenance` share.
 
-use crate::docker::Docker;
+use std::path::Path;
+
+use crate::docker::{Build, Docker};
 use crate::variants::builds;
 use crate::{Rebuild, Runtime, Variant};
 
@@ -10,6 +12,18 @@ use crate::{Rebuild, Runtime, Variant};
 /// `--no-cache` says.
 pub fn from_scratch_builds() -> impl Iterator<Item = (&'static Variant, Option<&'static str>)> {
     builds().filter(|(v, _)| v.runtime != Runtime::Toolchain && v.rebuild != Rebuild::CacheMount)
+}
+
+/// A build of `variant`'s `builder` stage, where [`binary_sum`] finds the
+/// binary.
+pub fn builder_build(
+    variant: &Variant,
+    context: &Path,
+    tag: &str,
+    platform: Option<&str>,
+    build_args: &[(&str, &str)],
+) -> Build {
+    variant.build(context, tag, platform, build_args).option("--target=builder")
 }
 
 /// The SHA-256 of the binary `name` in a builder image, wherever the variant

@@ -7,7 +7,7 @@
 mod support;
 
 use howto_harness::Project;
-use howto_harness::reproducible::{binary_sum, from_scratch_builds};
+use howto_harness::reproducible::{binary_sum, builder_build, from_scratch_builds};
 use serial_test::serial;
 use support::{Images, engine};
 
@@ -30,7 +30,7 @@ fn two_compiles_of_the_same_sources_give_the_same_binary() {
             .into_iter()
             .map(|from_scratch| {
                 let tag = howto_harness::unique_tag(&format!("{}-builder", variant.name));
-                let build = variant.build(copy.path(), &tag, platform, &binary.build_args()).option("--target=builder");
+                let build = builder_build(variant, copy.path(), &tag, platform, &binary.build_args());
                 let output = images.build(if from_scratch { build.no_cache() } else { build });
                 let build_step = output.log.cargo_build();
                 assert!(

@@ -7,13 +7,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use auditable_info::audit_info_from_slice;
+use howto_harness::auditable::crate_list;
 use howto_harness::{Project, Variant, repo_root};
 use serial_test::serial;
 use support::{Images, assert_prints, engine};
-
-/// The most decompressed JSON to accept: deps-heavy's list is a few KB.
-const JSON_LIMIT: usize = 8 << 20;
 
 /// Every `[[package]]` of a Cargo.lock: name -> versions (a crate can be
 /// locked at two versions).
@@ -67,14 +64,14 @@ fn an_auditable_build_carries_every_crate_with_its_locked_version() {
     assert_prints(&tag, None, &(binary.prints)(&greeting, ""));
 
     let app = docker.read_file(&tag, "/usr/local/bin/app").unwrap_or_else(|e| panic!("{e}"));
-    let audit = audit_info_from_slice(&app, JSON_LIMIT)
-        .unwrap_or_else(|e| panic!("{tag}: reading the binary's dependency list: {e}"));
+    let crates = crate_list(&app)
+        .unwrap_or_else(|e| panic!("{tag}: {e}"))
+        .unwrap_or_else(|| panic!("{tag}: reading the binary's dependency list: it carries none"));
     let lock = std::fs::read_to_string(repo_root().join(project.source).join("Cargo.lock")).expect("Cargo.lock");
     let locked = locked_versions(&lock);
-    let listed: BTreeMap<&str, String> =
-        audit.packages.iter().map(|p| (p.name.as_str(), p.version.to_string())).collect();
+    let listed: BTreeMap<&str, String> = crates.iter().map(|c| (c.name.as_str(), c.version.clone())).collect();
 
-    let roots: Vec<&str> = audit.packages.iter().filter(|p| p.root).map(|p| p.name.as_str()).collect();
+    let roots: Vec<&str> = crates.iter().filter(|c| c.root).map(|c| c.name.as_str()).collect();
     assert_eq!(roots, ["deps-heavy"], "the binary's own crate is the root of the list");
     for name in ["clap", "regex", "serde", "serde_json"] {
         let version = listed.get(name).unwrap_or_else(|| panic!("{name} is missing from the list: {listed:?}"));
@@ -100,11 +97,8 @@ fn without_the_argument_the_binary_carries_no_list() {
     let mut images = Images::new(docker);
     let (tag, _) = images.build_binary(default_variant(), copy.path(), None, &binary.build_args());
     let app = docker.read_file(&tag, "/usr/local/bin/app").unwrap_or_else(|e| panic!("{e}"));
-    let audit = audit_info_from_slice(&app, JSON_LIMIT);
-    assert!(
-        matches!(audit, Err(auditable_info::Error::NoAuditData)),
-        "a plain `cargo build` embeds no dependency list, yet it read {audit:?}"
-    );
+    let list = crate_list(&app);
+    assert!(matches!(list, Ok(None)), "a plain `cargo build` embeds no dependency list, yet it read {list:?}");
 }
 
 #[test]

@@ -75,10 +75,7 @@ pub fn run(options: &Options, howto_path: &Path) -> Result<(), String> {
         for (stage, platform) in TOOLCHAINS {
             progress.step(&format!("{}: the {stage} stage for {platform} (not timed) …", project.name));
             let tag = temp.tag(&format!("emulation-{stage}-{}", arch(platform)));
-            let build = howto_harness::Build::new(DOCKERFILE, copy.path(), &tag)
-                .platform(platform)
-                .option(&format!("--target={stage}"));
-            docker.build(&build).map_err(|e| e.to_string())?;
+            docker.build(&stage_build(&copy, &tag, stage, platform)).map_err(|e| e.to_string())?;
         }
         let mut row = Row { project, secs: Default::default() };
         for run in 1..=options.runs {
@@ -113,6 +110,11 @@ pub fn run(options: &Options, howto_path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A build of one stage of the bench Dockerfile for `platform`.
+fn stage_build(copy: &howto_harness::CrateCopy, tag: &str, stage: &str, platform: &str) -> howto_harness::Build {
+    howto_harness::Build::new(DOCKERFILE, copy.path(), tag).platform(platform).option(&format!("--target={stage}"))
+}
+
 /// Builds `way`'s image, checks that its binary is for the right machine and
 /// prints `expected`, and returns the build's seconds.
 fn timed_build(
@@ -124,9 +126,7 @@ fn timed_build(
     temp: &mut howto_harness::TempImages,
 ) -> Result<f64, String> {
     let tag = temp.tag(&format!("emulation-{}-{}", way.stage, arch(way.platform)));
-    let mut build = howto_harness::Build::new(DOCKERFILE, copy.path(), &tag)
-        .platform(way.platform)
-        .option(&format!("--target={}", way.stage));
+    let mut build = stage_build(copy, &tag, way.stage, way.platform);
     for (key, value) in build_args {
         build = build.build_arg(key, value);
     }

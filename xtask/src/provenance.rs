@@ -5,15 +5,13 @@
 
 use std::path::Path;
 
-use howto_harness::reproducible::{binary_sum, from_scratch_builds};
+use howto_harness::auditable::crate_list;
+use howto_harness::reproducible::{binary_sum, builder_build, from_scratch_builds};
 use howto_harness::{Docker, Project, Variant, regions};
 
 use crate::howto;
 use crate::measure::{self, Progress};
 use crate::report::{self, Table};
-
-/// The most decompressed JSON to accept: deps-heavy's list is a few KB.
-const JSON_LIMIT: usize = 8 << 20;
 
 pub fn run(howto_path: &Path) -> Result<(), String> {
     let builds: Vec<_> = from_scratch_builds().collect();
@@ -32,14 +30,8 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
         for build in 1..=2 {
             progress.step(&format!("{label}: the builder from scratch, build {build}/2 …"));
             let tag = temp.tag(&format!("provenance-{}-builder", variant.name));
-            let output = docker
-                .build(
-                    &variant
-                        .build(copy.path(), &tag, platform, &binary.build_args())
-                        .option("--target=builder")
-                        .no_cache(),
-                )
-                .map_err(|e| e.to_string())?;
+            let from_scratch = builder_build(variant, copy.path(), &tag, platform, &binary.build_args()).no_cache();
+            let output = docker.build(&from_scratch).map_err(|e| e.to_string())?;
             if output.log.cargo_build().is_none_or(|step| step.cached) {
                 return Err(format!("{label}: the cargo build step did not run:\n{}", output.log.tail(40)));
             }
@@ -107,10 +99,10 @@ fn auditable_costs(docker: &Docker, progress: &mut Progress) -> Result<Table, St
             docker.build(&variant.build(edited.path(), &warm_tag, None, &build_args)).map_err(|e| e.to_string())?;
         progress.note(&format!("{:.1}s", warm.elapsed.as_secs_f64()));
         let app = docker.read_file(&warm_tag, "/usr/local/bin/app").map_err(|e| e.to_string())?;
-        let crates = match auditable_info::audit_info_from_slice(&app, JSON_LIMIT) {
-            Ok(info) => info.packages.len().to_string(),
-            Err(auditable_info::Error::NoAuditData) if !auditable => "–".to_string(),
-            Err(e) => return Err(format!("{warm_tag} ({label}): reading its dependency list: {e}")),
+        let crates = match crate_list(&app).map_err(|e| format!("{warm_tag} ({label}): {e}"))? {
+            Some(crates) => crates.len().to_string(),
+            None if !auditable => "–".to_string(),
+            None => return Err(format!("{warm_tag} ({label}): the binary carries no dependency list")),
         };
         rows.push(vec![
             label.to_string(),
