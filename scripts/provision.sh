@@ -45,6 +45,9 @@ case "${RCH_ENGINE:-legacy}" in
   legacy|current) ;;
   *) die "RCH_ENGINE must be legacy or current, not '$RCH_ENGINE'" ;;
 esac
+# The tests reach the current engine through DOCKER_HOST (testcontainers reads
+# nothing else); the host's engine, set up here first, is at its own socket.
+[ "${DOCKER_HOST:-}" != "unix://$RCH_STATE_DIR/current/run/docker.sock" ] || unset DOCKER_HOST
 "$here/setup-engine.sh"
 "$here/base-images.sh"
 # The current engine runs in a container of the host's, from the base images.

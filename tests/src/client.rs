@@ -42,6 +42,40 @@ impl Engine {
             other => Err(format!("RCH_ENGINE must be legacy or current, not {other:?}")),
         }
     }
+
+    /// The current engine's address, as `DOCKER_HOST` gives it.
+    pub fn current_docker_host() -> String {
+        format!("unix://{}", current_dir().join("run/docker.sock").display())
+    }
+
+    /// What is wrong with `docker_host` (the value of DOCKER_HOST) for this
+    /// engine, if anything. testcontainers, which the tests run containers
+    /// with, finds its engine by DOCKER_HOST alone, and a test process cannot
+    /// safely set its own environment once its threads run: on the current
+    /// engine the tests need DOCKER_HOST set to its socket, and on the host's
+    /// it must not name that socket.
+    pub fn docker_host_problem(self, docker_host: Option<&str>) -> Option<String> {
+        let current = Engine::current_docker_host();
+        let names_current = docker_host == Some(current.as_str());
+        match self {
+            Engine::Legacy if names_current => Some(format!(
+                "DOCKER_HOST={current} names the current engine, but RCH_ENGINE does not: \
+                 set RCH_ENGINE=current too, or unset DOCKER_HOST for the host's engine"
+            )),
+            Engine::Current if !names_current => Some(format!(
+                "RCH_ENGINE=current, but DOCKER_HOST is {}: the tests run containers through \
+                 testcontainers, which finds its engine by DOCKER_HOST alone. Run them as\n  \
+                 RCH_ENGINE=current DOCKER_HOST={current} cargo test --workspace --locked",
+                docker_host.map_or("unset".to_string(), |h| format!("{h:?}"))
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Where scripts/current-engine.sh keeps the current engine's socket and client.
+fn current_dir() -> PathBuf {
+    state_dir().join("current")
 }
 
 /// Where the set-up keeps its state (scripts/lib.sh's RCH_STATE_DIR).
@@ -61,11 +95,18 @@ impl Docker {
     /// daemon answers.
     pub fn connect() -> Result<Docker> {
         let engine = Engine::selected().map_err(error)?;
+        // The host's client inherits DOCKER_HOST: one that names the current
+        // engine would have it drive that engine under the host's name.
+        if engine == Engine::Legacy
+            && let Some(problem) = engine.docker_host_problem(std::env::var("DOCKER_HOST").ok().as_deref())
+        {
+            return Err(error(problem));
+        }
         let (candidates, env): (Vec<PathBuf>, _) = match engine {
             Engine::Current => {
-                let dir = state_dir().join("current");
+                let dir = current_dir();
                 let env = vec![
-                    ("DOCKER_HOST", format!("unix://{}", dir.join("run/docker.sock").display())),
+                    ("DOCKER_HOST", Engine::current_docker_host()),
                     ("DOCKER_CONFIG", dir.join("client").display().to_string()),
                 ];
                 (vec![dir.join("bin/docker")], env)
@@ -115,6 +156,12 @@ impl Docker {
         quiet(&["buildx", "version"]).is_some_and(|o| o.status.success()).then(|| docker(false))
     }
 
+    /// Whether this client builds with buildx (else with DOCKER_BUILDKIT=1,
+    /// and has no `docker buildx` commands).
+    pub fn has_buildx(&self) -> bool {
+        !self.needs_buildkit_env
+    }
+
     /// What is used, for messages and reports.
     pub fn describe(&self) -> String {
         let how = if self.needs_buildkit_env { "DOCKER_BUILDKIT=1" } else { "buildx" };
@@ -138,5 +185,26 @@ impl Docker {
             expression = expression.env(key, value);
         }
         if self.needs_buildkit_env { expression.env("DOCKER_BUILDKIT", "1") } else { expression }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Engine;
+
+    #[test]
+    fn docker_host_must_name_the_current_engine_exactly_when_it_is_chosen() {
+        let current = Engine::current_docker_host();
+        let other = Some("unix:///var/run/docker.sock");
+        assert_eq!(Engine::Legacy.docker_host_problem(None), None);
+        assert_eq!(Engine::Legacy.docker_host_problem(other), None);
+        assert_eq!(Engine::Current.docker_host_problem(Some(&current)), None);
+
+        let legacy = Engine::Legacy.docker_host_problem(Some(&current)).expect("the host's engine under DOCKER_HOST");
+        assert!(legacy.contains("RCH_ENGINE=current"), "{legacy}");
+        for found in [None, other] {
+            let problem = Engine::Current.docker_host_problem(found).expect("the current engine without DOCKER_HOST");
+            assert!(problem.contains(&format!("DOCKER_HOST={current} cargo test")), "{problem}");
+        }
     }
 }

@@ -117,6 +117,30 @@ impl Docker {
         ImageInfo::parse(&json).map_err(|e| error(format!("docker image inspect {image}: {e}")))
     }
 
+    /// The image's size unpacked. On the classic image store that is the sum
+    /// of its layers, as `docker images` and `docker image inspect` show it
+    /// (read here from `docker history`). On the containerd store `inspect`
+    /// gives the compressed size, `docker images` both added up, and
+    /// `history` fails for an image of another platform than the engine's:
+    /// there it is the sum of the files the image holds (`docker export`),
+    /// the same figure wherever no layer replaces another's files.
+    pub fn image_size(&self, image: &str) -> Result<u64> {
+        let (shown, sizes) = if self.engine == crate::client::Engine::Current {
+            let listing = self.in_created_container(image, |id| {
+                (format!("docker export {id} | tar -tv"), self.cmd(["export", id]).pipe(duct::cmd!("tar", "-tv")))
+            })?;
+            // GNU tar: `-rw-r--r-- 0/0 1191112 2026-11-30 12:00 app`; `-` is a regular file.
+            let listing = String::from_utf8_lossy(&listing).into_owned();
+            let sizes = listing.lines().filter(|l| l.starts_with('-')).filter_map(|l| l.split_whitespace().nth(2));
+            ("docker export | tar -tv", sizes.map(str::to_string).collect::<Vec<_>>())
+        } else {
+            let history =
+                self.output(&["history", "--human=false", "--format", "{{.Size}}", image], Duration::from_secs(30))?;
+            ("docker history", history.lines().map(|l| l.trim().to_string()).collect())
+        };
+        sizes.iter().map(|size| size.parse::<u64>().map_err(|_| error(format!("{shown} {image}: size {size:?}")))).sum()
+    }
+
     /// Every path in the image's filesystem (from `docker export` of a
     /// container that is created, never started, and removed).
     pub fn files(&self, image: &str) -> Result<Vec<String>> {

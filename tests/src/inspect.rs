@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "PascalCase")]
 struct RawImage {
     id: String,
-    size: u64,
     architecture: String,
     config: RawConfig,
 }
@@ -21,11 +20,12 @@ struct RawConfig {
     labels: Option<BTreeMap<String, String>>,
 }
 
-/// What `docker image inspect` says, in the parts this project checks.
+/// What `docker image inspect` says, in the parts this project checks. Not
+/// its `Size`, which means another thing on each image store: see
+/// [`crate::Docker::image_size`].
 #[derive(Debug, Clone)]
 pub struct ImageInfo {
     pub id: String,
-    pub size: u64,
     pub architecture: String,
     pub user: String,
     pub entrypoint: Vec<String>,
@@ -39,7 +39,6 @@ impl ImageInfo {
         let raw: RawImage = serde_json::from_str(json)?;
         Ok(ImageInfo {
             id: raw.id,
-            size: raw.size,
             architecture: raw.architecture,
             user: raw.config.user,
             entrypoint: raw.config.entrypoint.unwrap_or_default(),
@@ -116,20 +115,20 @@ mod tests {
         assert_eq!(BaseImages::from_labels([&other]), Some(BaseImages::Official));
     }
 
-    const IMAGE: &str = r#"{"Id":"sha256:ab","Size":42,"Architecture":"arm64",
+    const IMAGE: &str = r#"{"Id":"sha256:ab","Architecture":"arm64",
         "Config":{"User":"10001:10001","Entrypoint":["/app"],"Labels":null}}"#;
 
     #[test]
     fn inspect_output_is_read_with_its_nulls() {
         let info = ImageInfo::parse(IMAGE).unwrap();
-        assert_eq!((info.size, info.architecture.as_str(), info.user.as_str()), (42, "arm64", "10001:10001"));
+        assert_eq!((info.architecture.as_str(), info.user.as_str()), ("arm64", "10001:10001"));
         assert_eq!(info.entrypoint, ["/app"]);
         assert!(info.labels.is_empty());
     }
 
     #[test]
     fn a_missing_field_is_an_error_not_a_zero() {
-        let error = ImageInfo::parse(&IMAGE.replace(r#""Size":42,"#, "")).unwrap_err();
-        assert!(error.to_string().contains("missing field `Size`"), "{error}");
+        let error = ImageInfo::parse(&IMAGE.replace(r#""Architecture":"arm64","#, "")).unwrap_err();
+        assert!(error.to_string().contains("missing field `Architecture`"), "{error}");
     }
 }

@@ -111,10 +111,13 @@ impl Drop for LocalRegistry {
     }
 }
 
-/// Publishes per-platform images under one tag, the way a multi-arch image is
-/// published without buildx: push each image as `<list>-<arch>`, create a
-/// manifest list naming them all, push it. Returns what `docker manifest
-/// inspect` says of the list. The per-platform tags made here are removed.
+/// Publishes per-platform images under one tag, as the HOWTO does: push each
+/// image as `<list>-<arch>`, then join them. A client with buildx joins them
+/// with `docker buildx imagetools create`, since its images carry provenance
+/// attestations, which makes each an index that `docker manifest create`
+/// refuses; one without joins them with `docker manifest create` and `push`.
+/// Returns the list as the registry holds it (JSON). The per-platform tags
+/// made here are removed.
 pub fn push_manifest_list(docker: &Docker, list: &str, images: &[(&str, &str)]) -> Result<String, String> {
     let timeout = Duration::from_secs(300);
     let mut parts = Vec::new();
@@ -125,8 +128,15 @@ pub fn push_manifest_list(docker: &Docker, list: &str, images: &[(&str, &str)]) 
             parts.push(pushed.clone());
             docker.output(&["push", &pushed], timeout).map_err(|e| e.to_string())?;
         }
-        let mut create = vec!["manifest", "create", "--insecure", list];
-        create.extend(parts.iter().map(String::as_str));
+        let parts = parts.iter().map(String::as_str);
+        if docker.has_buildx() {
+            let create: Vec<&str> = ["buildx", "imagetools", "create", "-t", list].into_iter().chain(parts).collect();
+            docker.output(&create, timeout).map_err(|e| e.to_string())?;
+            return docker
+                .output(&["buildx", "imagetools", "inspect", "--raw", list], timeout)
+                .map_err(|e| e.to_string());
+        }
+        let create: Vec<&str> = ["manifest", "create", "--insecure", list].into_iter().chain(parts).collect();
         docker.output(&create, timeout).map_err(|e| e.to_string())?;
         // --purge drops the client's local copy of the list once it is pushed.
         docker.output(&["manifest", "push", "--purge", "--insecure", list], timeout).map_err(|e| e.to_string())?;

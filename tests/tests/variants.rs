@@ -125,7 +125,7 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
-        let size = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size;
+        let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
         match variant.runtime {
             Runtime::Toolchain => simple = Some(size),
             Runtime::Scratch => smallest_static = Some(size),
@@ -158,7 +158,7 @@ fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let docker = engine();
     let mut images = Images::new(docker);
     let (tag, _) = images.build_howto_variant(Variant::named("static").expect("static variant"), None);
-    let size = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).size;
+    let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
     let binary = docker.read_file(&tag, "/app").unwrap_or_else(|e| panic!("{e}")).len() as u64;
     let bundle = docker.read_file(&tag, &format!("/{STATIC_CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));
     let certificates = String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count();

@@ -89,5 +89,6 @@ fn measure(docker: &Docker, tag: &str, label: String) -> Result<Row, String> {
             trust_store = Some(size);
         }
     }
-    Ok(Row { label, image: info.size, binary, trust_store })
+    let image = docker.image_size(tag).map_err(|e| e.to_string())?;
+    Ok(Row { label, image, binary, trust_store })
 }

@@ -28,6 +28,9 @@ pub fn engine() -> &'static Docker {
         panic!("the set-up failed: {e}");
     }
     let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(problem) = docker.engine.docker_host_problem(std::env::var("DOCKER_HOST").ok().as_deref()) {
+        panic!("{problem}");
+    }
     howto_harness::temporary::sweep_leftovers_once(docker);
     docker
 }
