@@ -74,14 +74,15 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
 }
 
 /// Pushes the per-platform images of the multi-platform variant to a
-/// throwaway registry, joins them under one tag, and returns what
-/// `docker manifest inspect` says of that tag.
+/// throwaway registry, joins them under one tag, and returns the list as the
+/// registry holds it, digests abbreviated.
 fn manifest_list(docker: &Docker, rows: &[Row]) -> Result<String, String> {
     let registry = LocalRegistry::start()?;
     let images: Vec<(String, &str)> =
         rows.iter().filter_map(|row| Some((row.target.tag(), row.target.platform?))).collect();
     let pairs: Vec<(&str, &str)> = images.iter().map(|(tag, platform)| (tag.as_str(), *platform)).collect();
-    push_manifest_list(docker, &format!("{}/{IMAGE}:multi-platform", registry.address), &pairs)
+    let list = push_manifest_list(docker, &format!("{}/{IMAGE}:multi-platform", registry.address), &pairs)?;
+    Ok(list.lines().map(measure::abbreviate_digest).collect::<Vec<_>>().join("\n"))
 }
 
 /// The cold build into the HOWTO's tag, then the warm rebuild of a scratch
@@ -97,7 +98,7 @@ fn measure_target(docker: &Docker, target: Target, progress: &mut Progress) -> R
         measure::remove_if_untagged(docker, &id);
     }
     let cold_output = measure::run_and_check(docker, &tag, target, GREETING)?;
-    let size_bytes = docker.inspect(&tag).map_err(|e| e.to_string())?.size;
+    let size_bytes = docker.image_size(&tag).map_err(|e| e.to_string())?;
     progress.note(&format!(
         "{:.1}s, {} MB",
         cold.elapsed.as_secs_f64(),

@@ -136,10 +136,10 @@ pub fn step_lines(log: &str) -> String {
     lines.join("\n")
 }
 
-/// `image@sha256:<64 hex digits>` -> `image@sha256:<first 12>…`, as docker
-/// abbreviates image ids: the pin is still visible, the line stays readable.
-fn abbreviate_digest(line: &str) -> String {
-    const MARK: &str = "@sha256:";
+/// `sha256:<64 hex digits>` -> `sha256:<first 12>…`, as docker abbreviates
+/// image ids: the pin is still visible, the line stays readable.
+pub fn abbreviate_digest(line: &str) -> String {
+    const MARK: &str = "sha256:";
     match line.find(MARK) {
         Some(at) => {
             let start = at + MARK.len();
