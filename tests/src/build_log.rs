@@ -90,6 +90,13 @@ impl BuildLog {
         (steps.iter().filter(|s| s.cached).count(), steps.len())
     }
 
+    /// One line per step: its header and whether it was `CACHED` or ran,
+    /// which says where a cache miss began when the tail no longer does.
+    pub fn summary(&self) -> String {
+        let line = |s: Step| format!("#{} {} {}", s.number, s.name, if s.cached { "CACHED" } else { "(ran)" });
+        self.steps().into_iter().map(line).collect::<Vec<_>>().join("\n")
+    }
+
     /// The last `n` lines.
     pub fn tail(&self, n: usize) -> String {
         let lines: Vec<&str> = self.0.lines().collect();
@@ -207,6 +214,10 @@ mod tests {
             ])
         );
         assert_eq!(log.cache_hits(), (4, 8));
+        let summary = log.summary();
+        assert_eq!(summary.lines().count(), 8, "{summary}");
+        assert!(summary.lines().any(|l| l.starts_with("#11 ") && l.ends_with(" (ran)")), "{summary}");
+        assert!(summary.lines().any(|l| l.starts_with("#8 ") && l.ends_with(" CACHED")), "{summary}");
         assert_eq!(log.step("COPY . .").map(|s| s.output), Some(vec![]), "COPY printed nothing");
         assert!(log.step("no such step").is_none());
     }

@@ -28,7 +28,12 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
             Rebuild::CachedStep(needle) => {
                 let step =
                     log.step(needle).unwrap_or_else(|| panic!("{name}: no `{needle}` step in\n{}", log.tail(40)));
-                assert!(step.cached, "{name}: `{needle}` should be CACHED after a source edit:\n{}", log.tail(40));
+                assert!(
+                    step.cached,
+                    "{name}: `{needle}` should be CACHED after a source edit; the steps:\n{}\nthe end of the log:\n{}",
+                    log.summary(),
+                    log.tail(40)
+                );
             }
             Rebuild::Everything | Rebuild::CacheMount => {}
         }

@@ -96,7 +96,12 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
             let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
             let log = &output.log;
             let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
-            assert!(cook.cached, "{name}: after a source edit `{step}` must stay CACHED:\n{}", log.tail(40));
+            assert!(
+                cook.cached,
+                "{name}: after a source edit `{step}` must stay CACHED; the steps:\n{}\nthe end of the log:\n{}",
+                log.summary(),
+                log.tail(40)
+            );
         }
     }
 }
