@@ -22,6 +22,9 @@ pub struct Docker {
     env: Vec<(&'static str, String)>,
     /// Which engine this client talks to.
     pub engine: Engine,
+    /// Whether the daemon keeps images in the containerd image store, where
+    /// a tag can hold every platform and `inspect` gives compressed sizes.
+    pub containerd_store: bool,
 }
 
 /// The engine the harness drives.
@@ -116,7 +119,7 @@ impl Docker {
                 None => (vec!["docker".into(), "/usr/bin/docker".into()], Vec::new()),
             },
         };
-        let docker = candidates.iter().find_map(|cli| Docker::probe(cli, engine, &env)).ok_or_else(|| {
+        let mut docker = candidates.iter().find_map(|cli| Docker::probe(cli, engine, &env)).ok_or_else(|| {
             error(format!(
                 "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
@@ -131,11 +134,19 @@ impl Docker {
                      elsewhere start Docker Desktop or `dockerd`."
             ))
         })?;
+        let drivers = docker.output(&["info", "--format", "{{json .DriverStatus}}"], Duration::from_secs(20))?;
+        docker.containerd_store = drivers.contains("io.containerd.snapshotter");
         Ok(docker)
     }
 
     fn probe(cli: &Path, engine: Engine, env: &[(&'static str, String)]) -> Option<Docker> {
-        let docker = |needs_buildkit_env| Docker { cli: cli.into(), needs_buildkit_env, env: env.to_vec(), engine };
+        let docker = |needs_buildkit_env| Docker {
+            cli: cli.into(),
+            needs_buildkit_env,
+            env: env.to_vec(),
+            engine,
+            containerd_store: false,
+        };
         // A client that hangs (a daemon socket that never answers) is no client.
         let quiet = |args: &[&str]| {
             let expression = docker(false).cmd(args).stdout_capture().stderr_capture();

@@ -125,14 +125,16 @@ impl Docker {
     /// there it is the sum of the files the image holds (`docker export`),
     /// the same figure wherever no layer replaces another's files.
     pub fn image_size(&self, image: &str) -> Result<u64> {
-        let (shown, sizes) = if self.engine == crate::client::Engine::Current {
+        let (shown, sizes) = if self.containerd_store {
             let listing = self.in_created_container(image, |id| {
                 (format!("docker export {id} | tar -tv"), self.cmd(["export", id]).pipe(duct::cmd!("tar", "-tv")))
             })?;
             // GNU tar: `-rw-r--r-- 0/0 1191112 2026-11-30 12:00 app`; `-` is a regular file.
+            // A line without a size field is kept whole, so that it fails to parse below.
             let listing = String::from_utf8_lossy(&listing).into_owned();
-            let sizes = listing.lines().filter(|l| l.starts_with('-')).filter_map(|l| l.split_whitespace().nth(2));
-            ("docker export | tar -tv", sizes.map(str::to_string).collect::<Vec<_>>())
+            let files = listing.lines().filter(|l| l.starts_with('-'));
+            let sizes = files.map(|l| l.split_whitespace().nth(2).unwrap_or(l).to_string()).collect::<Vec<_>>();
+            ("docker export | tar -tv", sizes)
         } else {
             let history =
                 self.output(&["history", "--human=false", "--format", "{{.Size}}", image], Duration::from_secs(30))?;

@@ -3,7 +3,6 @@
 
 mod support;
 
-use howto_harness::client::Engine;
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{GREETING, PLATFORMS, arch, elf_machine, machine};
 use howto_harness::{Variant, unique_tag};
@@ -72,7 +71,7 @@ fn both_architectures_share_one_tag_in_a_manifest_list() {
         .unwrap_or_else(|e| panic!("{e}"));
     // The classic image store keeps the one platform pulled under the tag;
     // the containerd store keeps the list, and `run --platform` picks from it.
-    if docker.engine == Engine::Legacy {
+    if !docker.containerd_store {
         assert_eq!(docker.inspect(&list).unwrap_or_else(|e| panic!("{e}")).architecture, "arm64");
     }
     let local = unique_tag("from-registry");
