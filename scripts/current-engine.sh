@@ -14,7 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 pick_docker || die "no docker client can run BuildKit builds; run scripts/provision.sh first"
 docker=$DOCKER_CLI
 dir=$RCH_STATE_DIR/current
-image=rust-container-howto/engine:26
+# The tag names the engine's files (Dockerfile, daemon.json, start.sh), so an
+# edit to them builds a new image and replaces the container.
+image=rust-container-howto/engine:26-$(cat "$here"/engines/current/* | sha256sum | cut -c1-12)
 container=rust-container-howto-engine-26
 current=(env DOCKER_HOST="unix://$dir/run/docker.sock" DOCKER_CONFIG="$dir/client" "$dir/bin/docker")
 
@@ -34,7 +36,7 @@ run_args=(--network host
   -v "$dir/run:/run/rch" -v "$tmp:$tmp")
 # A container started with other settings (an older version of this script)
 # is replaced.
-config=$(printf '%s\n' "${run_args[@]}" | sha256sum | cut -c1-16)
+config=$(printf '%s\n' "$image" "${run_args[@]}" | sha256sum | cut -c1-16)
 started_with() { "$docker" inspect -f '{{index .Config.Labels "io.github.rust-container-howto.config"}}' "$container" 2>/dev/null; }
 
 if answers && [ "$(started_with)" = "$config" ]; then
@@ -58,6 +60,9 @@ fi
 chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
 
 "$docker" rm -f "$container" >/dev/null 2>&1 || true
+# Images of earlier versions of the engine's files.
+"$docker" images rust-container-howto/engine --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$image" \
+  | xargs -r "$docker" rmi >/dev/null
 log "starting $container (socket: $dir/run/docker.sock)"
 "$docker" run -d --name "$container" --label "io.github.rust-container-howto.config=$config" "${run_args[@]}" \
   "$image" >/dev/null
