@@ -68,6 +68,20 @@ impl Docker {
         Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
     }
 
+    /// `docker builder prune --force ARGS` (e.g. `--filter type=exec.cachemount`);
+    /// returns the space it reclaimed as the engine prints it, "0B" when it
+    /// removed nothing. On Engine 26 with the containerd image store a prune
+    /// that removes anything makes the next build miss every step, whatever
+    /// the filter (docs/setup.md).
+    pub fn prune_build_cache(&self, args: &[&str]) -> Result<String> {
+        let mut all = vec!["builder", "prune", "--force"];
+        all.extend(args);
+        let out = self.output(&all, Duration::from_secs(300))?;
+        reclaimed(&out)
+            .map(str::to_string)
+            .ok_or_else(|| error(format!("docker {}: no total in its output:\n{out}", all.join(" "))))
+    }
+
     /// Builds an image with BuildKit's plain progress, so each step's log
     /// (and whether it was CACHED) can be read back.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
@@ -292,9 +306,27 @@ pub struct BuildOutput {
     pub elapsed: Duration,
 }
 
+/// The total of a `docker builder prune` report: "Total reclaimed space: 2.5MB"
+/// (Engine 20.10) or "Total:\t2.5MB" (26).
+fn reclaimed(prune_output: &str) -> Option<&str> {
+    let total = prune_output.lines().rev().find(|line| line.starts_with("Total"))?;
+    total.split_whitespace().last().filter(|size| size.ends_with('B'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prune_report_gives_its_total_on_either_engine() {
+        assert_eq!(
+            reclaimed("Deleted build cache objects:\nq4b7omj\n\nTotal reclaimed space: 235.1kB"),
+            Some("235.1kB")
+        );
+        assert_eq!(reclaimed("Total reclaimed space: 0B"), Some("0B"));
+        assert_eq!(reclaimed("ID\tRECLAIMABLE\tSIZE\nk3x03bq*\ttrue\t507.9kB\nTotal:\t516.1kB"), Some("516.1kB"));
+        assert_eq!(reclaimed("WARNING! This will remove all dangling build cache."), None);
+    }
 
     #[test]
     fn a_daemon_that_died_is_reported_with_the_end_of_its_log() {

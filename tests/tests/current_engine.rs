@@ -94,7 +94,7 @@ fn a_mode_max_registry_cache_gives_a_fresh_builder_the_cook() {
     let docker = engine();
     let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
     let mut images = Images::new(docker);
-    let prune = || docker.output(&["builder", "prune", "-af"], LONG).unwrap_or_else(|e| panic!("{e}"));
+    let prune = || docker.prune_build_cache(&["--all"]).unwrap_or_else(|e| panic!("{e}"));
     for (mode, cook_from_cache) in [("max", true), ("min", false)] {
         let cache = format!("{}/my-project-cache:{mode}", registry.address);
         let copy = howto_harness::projects::scratch_copy(CONTEXT).expect("copy my-project");

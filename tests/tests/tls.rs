@@ -119,9 +119,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
         if variant.rebuild == Rebuild::CacheMount {
             // A target/ kept from a build that had the packages would link
             // without them: start as a fresh machine does (HOWTO.md, cache-mount).
-            docker
-                .output(&["builder", "prune", "--force", "--filter", "type=exec.cachemount"], Duration::from_secs(300))
-                .unwrap_or_else(|e| panic!("{e}"));
+            docker.prune_build_cache(&["--filter", "type=exec.cachemount"]).unwrap_or_else(|e| panic!("{e}"));
         }
         let tag = unique_tag("native-missing");
         images.adopt(&tag);
