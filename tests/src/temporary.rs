@@ -18,9 +18,11 @@ pub fn unique_tag(name: &str) -> String {
     format!("{}-test:{name}-{}-{}", variants::IMAGE, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Whether `tag` is one [`unique_tag`] makes, whose build gets [`RUN_LABEL`].
+/// Whether a build into `tag` gets [`RUN_LABEL`]: a tag [`unique_tag`] makes,
+/// or one on a throwaway loopback registry (`LocalRegistry`), which the
+/// containerd image store also keeps locally after a `--push`.
 pub fn is_temporary(tag: &str) -> bool {
-    tag.strip_prefix(variants::IMAGE).is_some_and(|rest| rest.starts_with("-test:"))
+    tag.strip_prefix(variants::IMAGE).is_some_and(|rest| rest.starts_with("-test:")) || tag.starts_with("127.0.0.1:")
 }
 
 /// Images made for a while (by a test or a measurement), removed when this
@@ -123,6 +125,7 @@ mod tests {
         assert!(is_temporary(&unique_tag("x")));
         assert!(!is_temporary("my-project:multistage"));
         assert!(!is_temporary("my-project-testing:x"));
+        assert!(is_temporary("127.0.0.1:46213/my-project:amd64"));
     }
 
     #[test]
