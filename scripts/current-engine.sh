@@ -60,9 +60,10 @@ fi
 chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
 
 "$docker" rm -f "$container" >/dev/null 2>&1 || true
-# Images of earlier versions of the engine's files.
-"$docker" images rust-container-howto/engine --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$image" \
-  | xargs -r "$docker" rmi >/dev/null
+# Images of earlier versions of the engine's files (on a new machine, none:
+# grep then finds nothing, which is no failure).
+"$docker" images rust-container-howto/engine --format '{{.Repository}}:{{.Tag}}' \
+  | { grep -vxF "$image" || true; } | xargs -r "$docker" rmi >/dev/null
 log "starting $container (socket: $dir/run/docker.sock)"
 "$docker" run -d --name "$container" --label "io.github.rust-container-howto.config=$config" "${run_args[@]}" \
   "$image" >/dev/null
