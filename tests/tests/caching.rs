@@ -6,7 +6,7 @@ mod support;
 use howto_harness::variants::{EDITED_GREETING as EDIT_TO, GREETING, builds};
 use howto_harness::{CrateCopy, Rebuild, Variant, nonce, repo_root};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
+use support::{Images, assert_cached, assert_prints, engine};
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
@@ -25,16 +25,7 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
         let build = log.cargo_build().unwrap_or_else(|| panic!("{name}: no cargo build step in\n{}", log.tail(40)));
         assert!(!build.cached, "{name}: the cargo build step must run again after the edit");
         match variant.rebuild {
-            Rebuild::CachedStep(needle) => {
-                let step =
-                    log.step(needle).unwrap_or_else(|| panic!("{name}: no `{needle}` step in\n{}", log.tail(40)));
-                assert!(
-                    step.cached,
-                    "{name}: `{needle}` should be CACHED after a source edit; the steps:\n{}\nthe end of the log:\n{}",
-                    log.summary(),
-                    log.tail(40)
-                );
-            }
+            Rebuild::CachedStep(needle) => assert_cached(&format!("{name}, after a source edit"), log, needle),
             Rebuild::Everything | Rebuild::CacheMount => {}
         }
         assert_prints(&tag, platform, EDIT_TO);

@@ -15,7 +15,7 @@ use howto_harness::variants::builds;
 use howto_harness::{Docker, Rebuild, nonce, unique_tag};
 use serial_test::serial;
 use support::tls::TlsServer;
-use support::{Images, engine};
+use support::{Images, assert_cached, engine};
 
 /// Where every image keeps its trust store (Debian's ca-certificates, or the
 /// static image's copy of it).
@@ -94,14 +94,7 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
             copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
             let args = binary_build_args(variant.runtime, BINARIES[1]);
             let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
-            let log = &output.log;
-            let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
-            assert!(
-                cook.cached,
-                "{name}: after a source edit `{step}` must stay CACHED; the steps:\n{}\nthe end of the log:\n{}",
-                log.summary(),
-                log.tail(40)
-            );
+            assert_cached(&format!("{name}, after a source edit"), &output.log, step);
         }
     }
 }

@@ -10,7 +10,7 @@ use howto_harness::docker::{BuildOutput, Compiled};
 use howto_harness::variants::builds;
 use howto_harness::{Binary, Project, Rebuild, nonce};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
+use support::{Images, assert_cached, assert_prints, engine};
 
 fn workspace() -> &'static Project {
     Project::named("workspace").expect("the workspace fixture in the table")
@@ -94,13 +94,7 @@ fn each_variant_rebuilds_only_what_it_promises() {
         let (tag, output) = build();
         match variant.rebuild {
             Rebuild::CachedStep(step) => {
-                let log = &output.log;
-                let cook = log.step(step).unwrap_or_else(|| panic!("{name}: no `{step}` step in\n{}", log.tail(40)));
-                assert!(
-                    cook.cached,
-                    "{name}: a member's version bump must not run `{step}` again; the steps:\n{}",
-                    log.summary()
-                );
+                assert_cached(&format!("{name}, after a member's version bump"), &output.log, step)
             }
             Rebuild::CacheMount => assert_eq!(
                 names(&compiled_after_an_edit(&name, &output)),

@@ -6,7 +6,7 @@ pub mod tls;
 
 use std::time::Duration;
 
-use howto_harness::docker::BuildOutput;
+use howto_harness::docker::{BuildLog, BuildOutput};
 use howto_harness::{Build, Docker, TempImages, Variant, provision};
 use testcontainers::core::WaitFor;
 use testcontainers::core::wait::ExitWaitStrategy;
@@ -92,6 +92,18 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     pub exit_code: Option<i64>,
+}
+
+/// Asserts that the step whose header contains `needle` came from the cache.
+/// A miss lists every step, CACHED or ran, which says where it began.
+pub fn assert_cached(what: &str, log: &BuildLog, needle: &str) {
+    let step = log.step(needle).unwrap_or_else(|| panic!("{what}: no `{needle}` step in\n{}", log.tail(40)));
+    assert!(
+        step.cached,
+        "{what}: `{needle}` must be CACHED; the steps:\n{}\nthe end of the log:\n{}",
+        log.summary(),
+        log.tail(40)
+    );
 }
 
 /// Runs an image to completion with testcontainers (the container is removed
