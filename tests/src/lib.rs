@@ -146,6 +146,10 @@ impl CrateCopy {
     /// Appends a comment with a nonce to `file` (a Rust source), so that no
     /// layer of an earlier run can stand in for the next build's steps from
     /// `COPY` on: they run, and a cache mount holds what this build left.
+    /// Such a build also loads the cached layers beneath `COPY`, which a
+    /// build with every step CACHED does not: on the containerd image store
+    /// a prune leaves steps that match but whose layers are gone, and they
+    /// run again in this build, not in the rebuild after it that a test checks.
     pub fn make_new_to_buildkit(&self, file: &str) -> std::io::Result<()> {
         self.append(file, &format!("// edit {}\n", nonce()))
     }

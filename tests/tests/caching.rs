@@ -17,6 +17,8 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = CrateCopy::new("my-project").expect("copy my-project");
+        // A real first build, which loads the cached layers the rebuild reuses.
+        copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
         images.build_variant(variant, copy.path(), platform);
 
         copy.edit_greeting("src/main.rs", EDIT_TO).expect("edit main.rs");
