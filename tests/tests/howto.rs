@@ -286,14 +286,28 @@ fn readme_links_the_howto_and_ci_runs_its_test_command() {
         .flat_map(|b| b.text.lines().map(str::to_string).collect::<Vec<_>>())
         .find(|l| l.starts_with("cargo test"))
         .expect("README.md gives a `cargo test` command");
-    // The command's words, in order, on one line that is not a comment.
+    // The command's words, in order, on a line that is not a comment; what
+    // comes before them on that line is the environment it runs in.
     let words: Vec<&str> = test_command.split_whitespace().collect();
-    let ci = read(".ci/run");
-    let runs = ci.lines().filter(|l| !l.trim_start().starts_with('#')).any(|l| {
-        let line: Vec<&str> = l.split_whitespace().collect();
-        line.windows(words.len()).any(|w| w == words)
-    });
-    assert!(runs, ".ci/run does not run README's `{test_command}`");
+    let ci = read(".ci/run").replace("\\\n", " "); // join continued lines
+    let environments: Vec<Vec<&str>> = ci
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let line: Vec<&str> = l.split_whitespace().collect();
+            let at = line.windows(words.len()).position(|w| w == words)?;
+            Some(line[..at].to_vec())
+        })
+        .collect();
+    let sets_a_variable = |before: &Vec<&str>| before.iter().any(|w| *w == "env" || w.contains('='));
+    assert!(
+        environments.iter().any(|before| !sets_a_variable(before)),
+        ".ci/run does not run README's `{test_command}` as a user types it, with no variable set: {environments:?}"
+    );
+    assert!(
+        environments.iter().any(|before| before.contains(&"RCH_ENGINE=current")),
+        ".ci/run does not run README's `{test_command}` on the current engine too (RCH_ENGINE=current)"
+    );
 }
 
 /// `docker build` of a fixture's binary, as the harness builds it.
