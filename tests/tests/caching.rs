@@ -135,3 +135,43 @@ fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
     );
     assert_prints(&tag, None, &edited);
 }
+
+/// cache-mount names its target/ cache after the binary and platform
+/// (`id=${APP_NAME}-target-${TARGETOS}-${TARGETARCH}`). Build arguments in
+/// `RUN --mount` options are expanded from Dockerfile frontend 1.3 (BuildKit
+/// 0.9, built into Engine 23.0 and later). 20.10's built-in frontend shows the
+/// expanded id in the log but keys the cache by the text as written, so there
+/// one target/ serves every project and platform.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_cache_mount_id_names_its_own_cache_from_engine_23_on() {
+    let docker = engine();
+    let version = docker.engine_version().unwrap_or_else(|e| panic!("{e}"));
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).expect("a numeric engine version");
+    let context = tempfile::tempdir().expect("a build context");
+    let dockerfile = context.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        "FROM debian:trixie-slim\nARG NAME\n\
+         RUN --mount=type=cache,id=rch-mount-id-${NAME},target=/cache ls /cache && touch \"/cache/$NAME\"\n",
+    )
+    .expect("write the Dockerfile");
+    let mut images = Images::new(docker);
+    let (first, second) = (format!("first-{}", nonce()), format!("second-{}", nonce()));
+    let mut seen_by = |name: &str| {
+        let build = howto_harness::Build::new(&dockerfile, context.path(), howto_harness::unique_tag("mount-id"))
+            .build_arg("NAME", name);
+        let log = images.build(build).log;
+        log.step("rch-mount-id").unwrap_or_else(|| panic!("no RUN step in\n{}", log.tail(20))).output
+    };
+    seen_by(&first);
+    let listed = seen_by(&second);
+    let shared = listed.iter().any(|line| line.contains(&first));
+    assert_eq!(
+        shared,
+        major < 23,
+        "engine {version}: the second build's cache mount {} the first one's file; it listed {listed:?}",
+        if shared { "holds" } else { "lacks" }
+    );
+}
