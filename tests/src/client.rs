@@ -184,6 +184,19 @@ impl Docker {
         self.output(&["version", "--format", "{{.Server.Version}}"], Duration::from_secs(20))
     }
 
+    /// Whether build arguments in a `RUN --mount` id make caches of their
+    /// own: the built-in Dockerfile frontend expands them from Engine 23.0
+    /// (frontend 1.3); 20.10's keys the mount by the id as written.
+    pub fn separates_cache_mounts_by_build_argument(&self) -> Result<bool> {
+        let version = self.engine_version()?;
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(|| error(format!("engine version {version:?} does not start with a number")))?;
+        Ok(major >= 23)
+    }
+
     /// A docker command with this client's environment, for callers that
     /// need one this module has no helper for.
     pub fn cmd<I, S>(&self, args: I) -> duct::Expression
