@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 pub use crate::build_log::{BuildLog, Compiled, Step};
@@ -122,7 +123,23 @@ impl Docker {
         }
         all.push(image);
         all.extend(args);
-        self.output(&all, Duration::from_secs(300))
+        let shown = format!("docker {}", all.join(" "));
+        let run = process::check(&shown, self.run_container(&all, Duration::from_secs(300))?).map_err(error)?;
+        Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
+    }
+
+    /// `docker ARGS` for a `docker run`; its status is the caller's to check.
+    /// A container that runc failed to start is started once more: its
+    /// program never ran, so nothing it would have shown is lost. (Seen once
+    /// on Engine 26 in its container: "failed to create task for container:
+    /// … read init-p: connection reset by peer".)
+    pub fn run_container(&self, args: &[&str], timeout: Duration) -> Result<Output> {
+        let attempt = || {
+            run_with_timeout(self.cmd(args).stdout_capture().stderr_capture(), timeout)
+                .map_err(|e| error(format!("docker {}: {e}", args.join(" "))))
+        };
+        let first = attempt()?;
+        if never_started(&first) { attempt() } else { Ok(first) }
     }
 
     /// What `docker image inspect` says of an image.
@@ -306,6 +323,13 @@ pub struct BuildOutput {
     pub elapsed: Duration,
 }
 
+/// Whether `docker run` failed before the container's program started: the
+/// engine could not create its task (exit status 125).
+fn never_started(run: &Output) -> bool {
+    run.status.code() == Some(125)
+        && String::from_utf8_lossy(&run.stderr).contains("failed to create task for container")
+}
+
 /// The total of a `docker builder prune` report: "Total reclaimed space: 2.5MB"
 /// (Engine 20.10) or "Total:\t2.5MB" (26).
 fn reclaimed(prune_output: &str) -> Option<&str> {
@@ -316,6 +340,23 @@ fn reclaimed(prune_output: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    fn exited(code: i32, stderr: &str) -> Output {
+        Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
+    }
+
+    #[test]
+    fn only_a_container_that_never_started_is_run_again() {
+        let runc = "docker: Error response from daemon: failed to create task for container: failed to create shim \
+                    task: OCI runtime create failed: runc create failed: unable to start container process: waiting \
+                    for init preliminary setup: read init-p: connection reset by peer: unknown.";
+        assert!(never_started(&exited(125, runc)));
+        // The program ran and failed, or docker refused the command: as they are.
+        assert!(!never_started(&exited(1, runc)));
+        assert!(!never_started(&exited(125, "docker: invalid reference format.")));
+        assert!(!never_started(&exited(0, "")));
+    }
 
     #[test]
     fn a_prune_report_gives_its_total_on_either_engine() {

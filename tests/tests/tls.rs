@@ -29,9 +29,7 @@ fn run_on_host_network(docker: &Docker, platform: Option<&str>, args: &[&str]) -
         all.extend(["--platform", platform]);
     }
     all.extend(args);
-    let run = docker.cmd(&all).stdout_capture().stderr_capture();
-    howto_harness::docker::run_with_timeout(run, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("docker {}: {e}", all.join(" ")))
+    docker.run_container(&all, Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn shown(out: &Output) -> String {
