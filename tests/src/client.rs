@@ -25,6 +25,15 @@ pub struct Docker {
     /// Whether the daemon keeps images in the containerd image store, where
     /// a tag can hold every platform and `inspect` gives compressed sizes.
     pub containerd_store: bool,
+    /// Whether build arguments in a `RUN --mount` id make caches of their
+    /// own: the built-in Dockerfile frontend expands them from Engine 23.0
+    /// (frontend 1.3); 20.10's keys the mount by the id as written.
+    pub separates_cache_mounts_by_build_argument: bool,
+}
+
+/// The major version at the start of a version string (`20` of `20.10.24+dfsg1`).
+fn major_version(version: &str) -> Option<u32> {
+    version.split('.').next()?.parse().ok()
 }
 
 /// The engine the harness drives.
@@ -127,13 +136,16 @@ impl Docker {
                 candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
             ))
         })?;
-        docker.engine_version().map_err(|e| {
+        let version = docker.engine_version().map_err(|e| {
             error(format!(
                 "the Docker daemon does not answer ({e}).\n\
                      On Debian/Ubuntu as root, scripts/provision.sh starts one; \
                      elsewhere start Docker Desktop or `dockerd`."
             ))
         })?;
+        let major = major_version(&version)
+            .ok_or_else(|| error(format!("engine version {version:?} does not start with a number")))?;
+        docker.separates_cache_mounts_by_build_argument = major >= 23;
         let drivers = docker.output(&["info", "--format", "{{json .DriverStatus}}"], Duration::from_secs(20))?;
         docker.containerd_store = drivers.contains("io.containerd.snapshotter");
         Ok(docker)
@@ -146,6 +158,7 @@ impl Docker {
             env: env.to_vec(),
             engine,
             containerd_store: false,
+            separates_cache_mounts_by_build_argument: false,
         };
         // A client that hangs (a daemon socket that never answers) is no client.
         let quiet = |args: &[&str]| {
@@ -155,12 +168,7 @@ impl Docker {
         // Before 23.0, `docker build` is the legacy builder unless
         // DOCKER_BUILDKIT=1, buildx plugin or not; from 23.0 on it is buildx.
         let version = quiet(&["--version"]).filter(|o| o.status.success())?;
-        let major: u32 = String::from_utf8_lossy(&version.stdout)
-            .strip_prefix("Docker version ")?
-            .split('.')
-            .next()?
-            .parse()
-            .ok()?;
+        let major = major_version(String::from_utf8_lossy(&version.stdout).strip_prefix("Docker version ")?)?;
         if major < 23 {
             return Some(docker(true));
         }
@@ -184,19 +192,6 @@ impl Docker {
         self.output(&["version", "--format", "{{.Server.Version}}"], Duration::from_secs(20))
     }
 
-    /// Whether build arguments in a `RUN --mount` id make caches of their
-    /// own: the built-in Dockerfile frontend expands them from Engine 23.0
-    /// (frontend 1.3); 20.10's keys the mount by the id as written.
-    pub fn separates_cache_mounts_by_build_argument(&self) -> Result<bool> {
-        let version = self.engine_version()?;
-        let major: u32 = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .ok_or_else(|| error(format!("engine version {version:?} does not start with a number")))?;
-        Ok(major >= 23)
-    }
-
     /// A docker command with this client's environment, for callers that
     /// need one this module has no helper for.
     pub fn cmd<I, S>(&self, args: I) -> duct::Expression
@@ -214,7 +209,14 @@ impl Docker {
 
 #[cfg(test)]
 mod tests {
-    use super::Engine;
+    use super::{Engine, major_version};
+
+    #[test]
+    fn the_major_version_starts_a_version_string() {
+        assert_eq!(major_version("20.10.24+dfsg1"), Some(20));
+        assert_eq!(major_version("26.1.5+dfsg1"), Some(26));
+        assert_eq!(major_version("dev"), None);
+    }
 
     #[test]
     fn docker_host_must_name_the_current_engine_exactly_when_it_is_chosen() {

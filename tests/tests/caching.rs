@@ -148,7 +148,6 @@ fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
 fn a_cache_mount_id_names_its_own_cache_from_engine_23_on() {
     let docker = engine();
     let version = docker.engine_version().unwrap_or_else(|e| panic!("{e}"));
-    let separate = docker.separates_cache_mounts_by_build_argument().unwrap_or_else(|e| panic!("{e}"));
     let context = tempfile::tempdir().expect("a build context");
     let dockerfile = context.path().join("Dockerfile");
     std::fs::write(
@@ -170,7 +169,7 @@ fn a_cache_mount_id_names_its_own_cache_from_engine_23_on() {
     let shared = listed.iter().any(|line| line.contains(&first));
     assert_eq!(
         shared,
-        !separate,
+        !docker.separates_cache_mounts_by_build_argument,
         "engine {version}: the second build's cache mount {} the first one's file; it listed {listed:?}",
         if shared { "holds" } else { "lacks" }
     );

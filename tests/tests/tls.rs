@@ -111,7 +111,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
     // saw the packages. Where its id names the binary, a name of its own gives
     // that; 20.10 keeps one target/ for all, so there it takes a prune, which
     // on the containerd store would cost every later build its layers.
-    let own_target = docker.separates_cache_mounts_by_build_argument().unwrap_or_else(|e| panic!("{e}"));
+    let own_target = docker.separates_cache_mounts_by_build_argument;
     let mut app_name = BINARIES[0].to_string();
     if own_target {
         app_name = format!("{app_name}-without-packages");
