@@ -1,9 +1,11 @@
 //! Reading BuildKit's plain progress output (`--progress=plain`): which
 //! Dockerfile steps ran, which were CACHED, and what cargo compiled in them.
 
+use std::time::Duration;
+
 /// A build's log in BuildKit's plain progress format: each step is `#N` and
 /// its header line (`#N [stage i/n] RUN ...`), then its output, then
-/// `#N CACHED` or `#N DONE`.
+/// `#N CACHED` or `#N DONE 12.3s`.
 #[derive(Debug, Clone)]
 pub struct BuildLog(pub String);
 
@@ -16,6 +18,8 @@ pub struct Step {
     pub name: String,
     pub cached: bool,
     pub output: Vec<String>,
+    /// How long it ran, from its `#N DONE 12.3s` line (none if CACHED or failed).
+    pub took: Option<Duration>,
 }
 
 /// A crate that cargo compiled during a step.
@@ -61,12 +65,19 @@ impl BuildLog {
                 let step = &mut step.1;
                 if text == "CACHED" {
                     step.cached = true;
+                } else if let Some(seconds) = text.strip_prefix("DONE ").and_then(|t| t.strip_suffix('s')) {
+                    step.took = seconds.parse().ok().map(Duration::from_secs_f64);
                 } else if let Some((_, out)) = text.split_once(' ').filter(|(t, _)| t.parse::<f64>().is_ok()) {
                     step.output.push(out.to_string());
                 }
             } else if text.starts_with('[') && !text.starts_with("[internal]") && !text.starts_with("[auth]") {
-                let step =
-                    Step { number: number.to_string(), name: text.to_string(), cached: false, output: Vec::new() };
+                let step = Step {
+                    number: number.to_string(),
+                    name: text.to_string(),
+                    cached: false,
+                    output: Vec::new(),
+                    took: None,
+                };
                 steps.push((number.to_string(), step));
             }
         }
@@ -95,6 +106,11 @@ impl BuildLog {
     pub fn summary(&self) -> String {
         let line = |s: Step| format!("#{} {} {}", s.number, s.name, if s.cached { "CACHED" } else { "(ran)" });
         self.steps().into_iter().map(line).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The step that ran longest, with its time.
+    pub fn slowest(&self) -> Option<(Step, Duration)> {
+        self.steps().into_iter().filter_map(|s| s.took.map(|t| (s, t))).max_by_key(|(_, t)| *t)
     }
 
     /// The last `n` lines.
@@ -220,6 +236,10 @@ mod tests {
         assert!(summary.lines().any(|l| l.starts_with("#8 ") && l.ends_with(" CACHED")), "{summary}");
         assert_eq!(log.step("COPY . .").map(|s| s.output), Some(vec![]), "COPY printed nothing");
         assert!(log.step("no such step").is_none());
+        let (slowest, took) = log.slowest().expect("steps that ran");
+        assert_eq!((slowest.number.as_str(), took), ("12", Duration::from_millis(44_100)));
+        assert_eq!(log.step("COPY . .").and_then(|s| s.took), Some(Duration::from_millis(100)), "#11 DONE 0.1s");
+        assert_eq!(log.step("[builder 3/5] WORKDIR").and_then(|s| s.took), None, "CACHED");
     }
 
     #[test]
@@ -304,6 +324,7 @@ mod tests {
             number: "9".into(),
             name: "[builder 4/4] RUN cargo build --release --locked".into(),
             cached: false,
+            took: None,
             output: vec![
                 "   Compiling serde v1.0.229".into(),
                 "   Compiling greet v0.1.0 (/app/crates/greet)".into(),

@@ -4,6 +4,7 @@
 
 pub mod tls;
 
+use std::io::Write;
 use std::time::Duration;
 
 use howto_harness::docker::{BuildLog, BuildOutput};
@@ -49,7 +50,9 @@ impl Images {
     /// Builds, and panics with the tail of the build log if that fails.
     pub fn build(&mut self, build: Build) -> BuildOutput {
         self.temp.adopt(&build.tag);
-        self.docker.build(&build).unwrap_or_else(|e| panic!("{e}"))
+        let output = self.docker.build(&build).unwrap_or_else(|e| panic!("{e}"));
+        report(&build, &output);
+        output
     }
 
     /// Builds a variant from `context` (a path, e.g. a scratch copy) under a
@@ -128,4 +131,25 @@ pub fn assert_prints(tag: &str, platform: Option<&str>, expected: &str) {
     let ran = run(tag, platform);
     assert_eq!(ran.stdout, format!("{expected}\n"), "{tag} printed {:?} (stderr: {:?})", ran.stdout, ran.stderr);
     assert_eq!(ran.exit_code, Some(0), "{tag} exit code (stderr: {:?})", ran.stderr);
+}
+
+/// One line on stderr per build, past the test harness's capture: progress
+/// in a long run, and in CI's log, where the time went.
+fn report(build: &Build, output: &BuildOutput) {
+    let mut what = vec![build.dockerfile.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())];
+    what.extend(build.platform.clone());
+    what.extend(build.build_args.get("APP_NAME").cloned());
+    let (cached, steps) = output.log.cache_hits();
+    let slowest = output.log.slowest().map_or_else(String::new, |(step, took)| {
+        let name: String = step.name.chars().take(60).collect();
+        format!("; slowest {:.1}s: {name}", took.as_secs_f64())
+    });
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    let _ = writeln!(
+        std::io::stderr(),
+        "built {} in {:.1}s [{test}]: {cached}/{steps} steps CACHED{slowest}",
+        what.join(" "),
+        output.elapsed.as_secs_f64()
+    );
 }
