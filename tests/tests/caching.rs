@@ -1,5 +1,6 @@
 //! The HOWTO's caching claims, on scratch copies of my-project: after a
-//! one-line edit, what each variant builds again and what it reuses.
+//! one-line edit, what each variant builds again and what it reuses. What a
+//! filtered prune keeps is in zz_pruning.rs.
 
 mod support;
 
@@ -100,40 +101,6 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
         compiled.len() == 1 && compiled[0].contains("Compiling deps-heavy"),
         "after an edit, cargo should compile deps-heavy alone, not {compiled:?}"
     );
-}
-
-/// HOWTO.md prunes part of the build cache (cache mounts, saved contexts)
-/// with `--filter`. With the classic image store that keeps every other
-/// step's layers; with the containerd store (Engine 26) the next build runs
-/// every step, the cook included, whatever the filter removed.
-#[test]
-#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
-fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
-    let docker = engine();
-    let variant = Variant::named("dependency-cache").expect("dependency-cache variant");
-    let mut images = Images::new(docker);
-    let copy = CrateCopy::new("my-project").expect("copy my-project");
-    copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");
-    images.build_variant(variant, copy.path(), None);
-
-    let reclaimed = docker.prune_build_cache(&["--filter", "type=source.local"]).unwrap_or_else(|e| panic!("{e}"));
-    assert_ne!(reclaimed, "0B", "the prune must remove the saved build context, or it shows nothing");
-
-    let edited = format!("Hello, {}!", nonce());
-    copy.edit_greeting("src/main.rs", &edited).expect("edit main.rs");
-    let (tag, rebuilt) = images.build_variant(variant, copy.path(), None);
-    let cook = rebuilt.log.step("cargo chef cook").expect("a cook step");
-    let store = if docker.containerd_store { "containerd" } else { "classic" };
-    assert_eq!(
-        cook.cached,
-        !docker.containerd_store,
-        "{store} image store, after `--filter type=source.local` removed {reclaimed}: HOWTO.md says the cook {}; \
-         the steps:\n{}",
-        if docker.containerd_store { "runs again" } else { "stays CACHED" },
-        rebuilt.log.summary()
-    );
-    assert_prints(&tag, None, &edited);
 }
 
 /// cache-mount names its target/ cache after the binary and platform

@@ -1,10 +1,10 @@
 //! What only current Docker does (Engine 26 with buildx and the containerd
 //! image store, RCH_ENGINE=current; ignored on the host's 20.10): one build
 //! for both platforms kept without a registry, and per-platform images
-//! joined by `buildx imagetools`, a layer cache exported to a registry for a
-//! fresh builder, and an image digest that two builds from scratch
-//! reproduce. Build secrets, which both engines have, are checked on
-//! whichever one runs.
+//! joined by `buildx imagetools`, and an image digest that two builds from
+//! scratch reproduce. Build secrets, which both engines have, are checked on
+//! whichever one runs. The layer cache exported for a fresh builder is in
+//! zz_pruning.rs, as it prunes.
 
 mod support;
 
@@ -79,43 +79,6 @@ fn imagetools_joins_per_platform_pushes_that_docker_manifest_cannot() {
     manifest.extend(parts.iter().map(String::as_str));
     let refused = docker.output(&manifest, LONG).expect_err("docker manifest create joined images with attestations");
     assert!(refused.to_string().contains("is a manifest list"), "docker manifest create failed otherwise: {refused}");
-}
-
-/// What a fresh CI runner gets from a layer cache exported to a registry:
-/// after `docker builder prune -af` (nothing local left), a rebuild after an
-/// edit takes `cargo chef cook` from a `mode=max` export, which keeps every
-/// stage's layers, and must run it again from a `mode=min` one, which keeps
-/// only the final image's.
-#[test]
-#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[cfg_attr(not(current_engine), ignore = "needs the current engine: RCH_ENGINE=current")]
-#[serial]
-fn a_mode_max_registry_cache_gives_a_fresh_builder_the_cook() {
-    let docker = engine();
-    let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));
-    let mut images = Images::new(docker);
-    let prune = || docker.prune_build_cache(&["--all"]).unwrap_or_else(|e| panic!("{e}"));
-    for (mode, cook_from_cache) in [("max", true), ("min", false)] {
-        let cache = format!("{}/my-project-cache:{mode}", registry.address);
-        let copy = howto_harness::projects::scratch_copy(CONTEXT).expect("copy my-project");
-        let build = |cache_option: String| {
-            variant("dependency-cache").build(copy.path(), &unique_tag("cache-export"), None, &[]).option(&cache_option)
-        };
-        prune();
-        images.build(build(format!("--cache-to=type=registry,ref={cache},mode={mode}")));
-        prune();
-        copy.edit_greeting("src/main.rs", &format!("Hello, {}!", nonce())).expect("edit the greeting");
-        let rebuilt = images.build(build(format!("--cache-from=type=registry,ref={cache}")));
-        let cook = rebuilt.log.step("cargo chef cook").unwrap_or_else(|| panic!("no cook:\n{}", rebuilt.log.tail(40)));
-        assert_eq!(
-            cook.cached,
-            cook_from_cache,
-            "mode={mode}: the cook after a prune and an edit, with --cache-from; its log:\n{}",
-            rebuilt.log.tail(60)
-        );
-        let build_step = rebuilt.log.cargo_build().expect("a cargo build step");
-        assert!(!build_step.cached, "mode={mode}: the edit must be compiled");
-    }
 }
 
 /// A token passed with `--secret` (as a private registry's credentials

@@ -1,7 +1,9 @@
 //! Every variant ships a binary built from the sources in its build context,
 //! whatever their timestamps and whatever the caches hold. Cargo judges
 //! freshness by file times, and BuildKit keeps cache mounts across builds:
-//! together they once shipped the previous build's binary.
+//! together they once shipped the previous build's binary. BuildKit's own
+//! blind spot for context files, and the prune that clears it, are in
+//! zz_pruning.rs.
 
 mod support;
 
@@ -132,36 +134,4 @@ fn a_target_cache_poisoned_by_a_naive_build_does_not_fool_cache_mount() {
         "Hello, C!\n",
         "cache-mount without its layers at C, whose sums it kept, after the naive build left D in its target/"
     );
-}
-
-/// The one way left to fool a build, and BuildKit's rather than cargo's: it
-/// sends the context incrementally and takes a file whose size and time are
-/// unchanged for unchanged (moby/buildkit#2592). HOWTO.md warns about it
-/// and gives the remedy that this test applies.
-#[test]
-#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
-fn buildkit_takes_a_file_of_the_same_size_and_time_for_the_same_file() {
-    let docker = engine();
-    let context = tempfile::tempdir().expect("temp dir");
-    let dockerfile = context.path().join("Dockerfile");
-    std::fs::write(&dockerfile, "FROM debian:trixie-slim\nCOPY greeting /\nENTRYPOINT [\"cat\", \"/greeting\"]\n")
-        .expect("write the Dockerfile");
-    let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    let mut images = Images::new(docker);
-    let mut build_with = |greeting: &str| {
-        let file = context.path().join("greeting");
-        std::fs::write(&file, format!("{greeting} {}\n", nonce())).expect("write greeting");
-        std::fs::File::options().write(true).open(&file).expect("open").set_modified(fixed).expect("set time");
-        let tag = unique_tag("context-transfer");
-        images.build(Build::new(&dockerfile, context.path(), &tag));
-        support::run(&tag, None).stdout
-    };
-    assert!(build_with("first").starts_with("first "), "the first build copies the first greeting");
-    assert!(
-        build_with("other").starts_with("first "),
-        "BuildKit now sends a file of the same size and time again: update HOWTO.md's warning"
-    );
-    docker.prune_build_cache(&["--filter", "type=source.local"]).unwrap_or_else(|e| panic!("{e}"));
-    assert!(build_with("third").starts_with("third "), "after pruning the saved context, the build sees the file");
 }
