@@ -91,9 +91,12 @@ fn an_auditable_build_carries_every_crate_with_its_locked_version() {
 #[serial]
 fn without_the_argument_the_binary_carries_no_list() {
     let docker = engine();
-    let project = deps_heavy();
+    // The workspace, whose dependencies other tests have cooked, rather than
+    // deps-heavy, which no other plain build cooks: they too are crates.io
+    // crates that cargo-auditable would list.
+    let project = Project::named("workspace").expect("the workspace fixture in the table");
     let binary = project.main_binary();
-    let copy = project.scratch_copy().expect("copy deps-heavy");
+    let copy = project.scratch_copy().expect("copy the workspace");
     let mut images = Images::new(docker);
     let (tag, _) = images.build_binary(default_variant(), copy.path(), None, &binary.build_args());
     let app = docker.read_file(&tag, "/usr/local/bin/app").unwrap_or_else(|e| panic!("{e}"));
