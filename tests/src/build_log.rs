@@ -17,6 +17,9 @@ pub struct Step {
     /// e.g. `[builder 2/4] RUN cargo chef cook --release ...`
     pub name: String,
     pub cached: bool,
+    /// BuildKit pulled layers under this step (`sha256:...` progress lines):
+    /// a FROM's base image, or the step's own result from an imported cache.
+    pub pulled: bool,
     pub output: Vec<String>,
     /// How long it ran, from its `#N DONE 12.3s` line (none if CACHED or failed).
     pub took: Option<Duration>,
@@ -31,6 +34,15 @@ pub struct Compiled {
 }
 
 impl Step {
+    /// Whether a RUN or COPY step's result was taken from a cache instead of
+    /// being made again: `CACHED`, or, from an imported cache
+    /// (`--cache-from`) whose layers had to be pulled, only that pull and no
+    /// output of its own. Engine 26 (buildx 0.13) ends such a step `DONE`,
+    /// not `CACHED`.
+    pub fn taken_from_cache(&self) -> bool {
+        self.cached || (self.pulled && self.output.is_empty())
+    }
+
     /// The crates cargo compiled in this step, read from its
     /// `Compiling NAME vX.Y.Z` lines; a crate from a path has `(PATH)` after
     /// its version.
@@ -67,6 +79,8 @@ impl BuildLog {
                     step.cached = true;
                 } else if let Some(seconds) = text.strip_prefix("DONE ").and_then(|t| t.strip_suffix('s')) {
                     step.took = seconds.parse().ok().map(Duration::from_secs_f64);
+                } else if text.starts_with("sha256:") || text.starts_with("extracting sha256:") {
+                    step.pulled = true;
                 } else if let Some((_, out)) = text.split_once(' ').filter(|(t, _)| t.parse::<f64>().is_ok()) {
                     step.output.push(out.to_string());
                 }
@@ -75,6 +89,7 @@ impl BuildLog {
                     number: number.to_string(),
                     name: text.to_string(),
                     cached: false,
+                    pulled: false,
                     output: Vec::new(),
                     took: None,
                 };
@@ -130,6 +145,8 @@ mod tests {
     const EDITED_20_10: &str = include_str!("testdata/engine20.10-cache-mount-after-edit.log");
     const CARGO_LOG_20_10: &str = include_str!("testdata/engine20.10-cache-mount-cold-cargo-log.log");
     const CACHED_BUILDX_0_13: &str = include_str!("testdata/buildx0.13-multistage-all-cached.log");
+    const FROM_REGISTRY_26: &str =
+        include_str!("testdata/engine26-dependency-cache-from-a-registry-cache-after-edit.log");
 
     fn log(text: &str) -> BuildLog {
         BuildLog(text.to_string())
@@ -306,6 +323,20 @@ mod tests {
     }
 
     #[test]
+    fn a_step_pulled_from_an_imported_cache_is_taken_though_not_cached() {
+        let log = log(FROM_REGISTRY_26);
+        let cook = log.step("cargo chef cook").expect("the cook step");
+        assert_eq!((cook.cached, cook.pulled, cook.output.len()), (false, true, 0));
+        assert!(cook.taken_from_cache());
+        let build = log.cargo_build().expect("the cargo build step");
+        assert!(!build.taken_from_cache(), "it compiled the edit: {:?}", build.output);
+        let workdir = log.step("WORKDIR").expect("the WORKDIR step");
+        assert!(workdir.cached && workdir.pulled && workdir.taken_from_cache());
+        let context = log.step("[planner 1/2] COPY . .").expect("the planner's COPY");
+        assert!(!context.taken_from_cache());
+    }
+
+    #[test]
     fn tail_gives_the_last_lines() {
         let log = log(EDITED_20_10);
         assert_eq!(
@@ -324,6 +355,7 @@ mod tests {
             number: "9".into(),
             name: "[builder 4/4] RUN cargo build --release --locked".into(),
             cached: false,
+            pulled: false,
             took: None,
             output: vec![
                 "   Compiling serde v1.0.229".into(),

@@ -80,7 +80,7 @@ fn a_mode_max_registry_cache_gives_a_fresh_builder_the_cook() {
         let rebuilt = images.build(build(format!("--cache-from=type=registry,ref={cache}")));
         let cook = rebuilt.log.step("cargo chef cook").unwrap_or_else(|| panic!("no cook:\n{}", rebuilt.log.tail(40)));
         assert_eq!(
-            cook.cached,
+            cook.taken_from_cache(),
             cook_from_cache,
             "mode={mode}: the cook after a prune and an edit, with --cache-from; its log:\n{}",
             rebuilt.log.tail(60)
