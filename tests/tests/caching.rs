@@ -5,9 +5,9 @@
 mod support;
 
 use howto_harness::variants::{EDITED_GREETING as EDIT_TO, GREETING, builds};
-use howto_harness::{CrateCopy, Rebuild, Variant, nonce, repo_root};
+use howto_harness::{CrateCopy, Rebuild, nonce, repo_root};
 use serial_test::serial;
-use support::{Images, assert_cached, assert_prints, engine};
+use support::{Images, assert_cached, assert_prints, engine, variant};
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
@@ -40,7 +40,7 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
 #[serial]
 fn a_dependency_change_cooks_again() {
     let docker = engine();
-    let variant = Variant::named("dependency-cache").expect("dependency-cache variant");
+    let variant = variant("dependency-cache");
     let mut images = Images::new(docker);
     let copy = CrateCopy::new("my-project").expect("copy my-project");
     images.build_variant(variant, copy.path(), None);
@@ -79,7 +79,7 @@ fn the_repository_is_left_as_it_was() {
 fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
     // my-project has no dependencies, so this needs a crate that has some.
     let docker = engine();
-    let variant = Variant::named("cache-mount").expect("cache-mount variant");
+    let variant = variant("cache-mount");
     let mut images = Images::new(docker);
     let copy = CrateCopy::new("fixtures/deps-heavy").expect("copy the fixture");
     let build = || {

@@ -12,15 +12,11 @@ use std::time::Duration;
 
 use howto_harness::registry::LocalRegistry;
 use howto_harness::variants::{CONTEXT, GREETING, PLATFORMS};
-use howto_harness::{Build, Variant, nonce, unique_tag};
+use howto_harness::{Build, nonce, unique_tag};
 use serial_test::serial;
-use support::{Images, engine};
+use support::{Images, engine, variant};
 
 const LONG: Duration = Duration::from_secs(1800);
-
-fn variant(name: &str) -> &'static Variant {
-    Variant::named(name).unwrap_or_else(|| panic!("no {name} variant"))
-}
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]

@@ -10,9 +10,9 @@ mod support;
 use std::path::Path;
 
 use howto_harness::variants::builds;
-use howto_harness::{Build, CrateCopy, Project, Variant, nonce, repo_root, unique_tag};
+use howto_harness::{Build, CrateCopy, Project, nonce, repo_root, unique_tag};
 use serial_test::serial;
-use support::{Images, engine};
+use support::{Images, engine, variant};
 
 const MAIN: &str = "src/main.rs";
 
@@ -93,7 +93,7 @@ fn a_target_cache_poisoned_by_a_naive_build_does_not_fool_cache_mount() {
     let naive_dir = tempfile::tempdir().expect("temp dir");
     let naive = naive_dir.path().join("Dockerfile.naive");
     std::fs::write(&naive, NAIVE_CACHE_MOUNT).expect("write the naive Dockerfile");
-    let ours = repo_root().join(Variant::named("cache-mount").expect("cache-mount variant").dockerfile());
+    let ours = repo_root().join(variant("cache-mount").dockerfile());
     // The same Dockerfile with a no-op in its RUN step: what a build of it
     // meets once BuildKit's garbage collector has dropped its layers but kept
     // the cache mount. (`--no-cache` cannot stand in: it gives a new mount.)

@@ -7,10 +7,10 @@ use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{GREETING, PLATFORMS, arch, elf_machine, machine};
 use howto_harness::{Variant, unique_tag};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
+use support::{Images, assert_prints, engine, variant};
 
 fn multi_platform() -> &'static Variant {
-    Variant::named("multi-platform").expect("multi-platform variant")
+    variant("multi-platform")
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use howto_harness::auditable::crate_list;
 use howto_harness::{Project, Variant, repo_root};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
+use support::{Images, assert_prints, engine, variant};
 
 /// Every `[[package]]` of a Cargo.lock: name -> versions (a crate can be
 /// locked at two versions).
@@ -33,7 +33,7 @@ fn deps_heavy() -> &'static Project {
 }
 
 fn default_variant() -> &'static Variant {
-    Variant::named("dependency-cache").expect("the dependency-cache variant")
+    variant("dependency-cache")
 }
 
 #[test]

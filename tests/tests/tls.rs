@@ -15,7 +15,7 @@ use howto_harness::variants::builds;
 use howto_harness::{Docker, Rebuild, VARIANTS, nonce, unique_tag};
 use serial_test::serial;
 use support::tls::TlsServer;
-use support::{Images, assert_cached, engine};
+use support::{Images, assert_cached, engine, variant};
 
 /// Where every image keeps its trust store (Debian's ca-certificates, or the
 /// static image's copy of it).
@@ -149,7 +149,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
 fn a_static_binary_in_scratch_resolves_a_name_from_etc_hosts() {
     let docker = engine();
     let server = TlsServer::start();
-    let variant = howto_harness::Variant::named("static").expect("the static variant");
+    let variant = variant("static");
     let mut images = Images::new(docker);
     let copy = scratch_copy(SOURCE).expect("copy the native fixture");
     for binary in BINARIES {

@@ -5,10 +5,10 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use howto_harness::Runtime;
 use howto_harness::variants::{GREETING, PLATFORMS, builds};
-use howto_harness::{Runtime, Variant};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
+use support::{Images, assert_prints, engine, variant};
 
 /// Labels every runtime image carries (OCI image annotations).
 const OCI_LABELS: &[&str] = &[
@@ -157,7 +157,7 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
 fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let docker = engine();
     let mut images = Images::new(docker);
-    let (tag, _) = images.build_howto_variant(Variant::named("static").expect("static variant"), None);
+    let (tag, _) = images.build_howto_variant(variant("static"), None);
     let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
     let binary = docker.read_file(&tag, "/app").unwrap_or_else(|e| panic!("{e}")).len() as u64;
     let bundle = docker.read_file(&tag, &format!("/{STATIC_CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));

@@ -11,13 +11,9 @@ mod support;
 
 use howto_harness::registry::LocalRegistry;
 use howto_harness::variants::CONTEXT;
-use howto_harness::{Build, CrateCopy, Variant, nonce, unique_tag};
+use howto_harness::{Build, CrateCopy, nonce, unique_tag};
 use serial_test::serial;
-use support::{Images, assert_prints, engine};
-
-fn variant(name: &str) -> &'static Variant {
-    Variant::named(name).unwrap_or_else(|| panic!("no {name} variant"))
-}
+use support::{Images, assert_prints, engine, variant};
 
 /// HOWTO.md prunes part of the build cache (cache mounts, saved contexts)
 /// with `--filter`. With the classic image store that keeps every other
@@ -28,7 +24,7 @@ fn variant(name: &str) -> &'static Variant {
 #[serial]
 fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
     let docker = engine();
-    let variant = Variant::named("dependency-cache").expect("dependency-cache variant");
+    let variant = variant("dependency-cache");
     let mut images = Images::new(docker);
     let copy = CrateCopy::new("my-project").expect("copy my-project");
     copy.make_new_to_buildkit("src/main.rs").expect("edit main.rs");

@@ -36,6 +36,11 @@ pub fn engine() -> &'static Docker {
     docker
 }
 
+/// The variant of that name in the table (`howto_harness::VARIANTS`).
+pub fn variant(name: &str) -> &'static Variant {
+    Variant::named(name).unwrap_or_else(|| panic!("no {name} variant in the table"))
+}
+
 /// Images a test built; removed when it ends, pass or fail.
 pub struct Images {
     pub docker: &'static Docker,
