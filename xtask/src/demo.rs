@@ -59,8 +59,12 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
                 table.to_markdown()
             ),
         ),
-        (regions::IMAGES.to_string(), format!("```text\n{images}\n```\n\n{provenance}\n")),
-        (regions::MANIFEST.to_string(), format!("```json\n{manifest}\n```\n")),
+        // The same run as the results table, which names engine and machine.
+        (
+            regions::IMAGES.to_string(),
+            format!("```text\n{images}\n```\n\nThe run of [the results table](#what-each-variant-costs).\n"),
+        ),
+        (regions::MANIFEST.to_string(), manifest),
     ];
     for name in SHOWN_REBUILDS {
         let row = rows.iter().find(|r| r.target.variant.name == *name);
@@ -75,14 +79,41 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
 
 /// Pushes the per-platform images of the multi-platform variant to a
 /// throwaway registry, joins them under one tag, and returns the list as the
-/// registry holds it, digests abbreviated.
+/// registry holds it, one row per entry.
 fn manifest_list(docker: &Docker, rows: &[Row]) -> Result<String, String> {
     let registry = LocalRegistry::start()?;
     let images: Vec<(String, &str)> =
         rows.iter().filter_map(|row| Some((row.target.tag(), row.target.platform?))).collect();
     let pairs: Vec<(&str, &str)> = images.iter().map(|(tag, platform)| (tag.as_str(), *platform)).collect();
     let list = push_manifest_list(docker, &format!("{}/{IMAGE}:multi-platform", registry.address), &pairs)?;
-    Ok(list.lines().map(measure::abbreviate_digest).collect::<Vec<_>>().join("\n"))
+    manifest_table(&list)
+}
+
+/// The list's media type, then a table of its entries: platform, digest
+/// (abbreviated), size, and what an attestation describes.
+fn manifest_table(list: &str) -> Result<String, String> {
+    let json: serde_json::Value =
+        serde_json::from_str(list).map_err(|e| format!("the manifest list is not JSON ({e}):\n{list}"))?;
+    let entries = json["manifests"].as_array().ok_or(format!("no manifests in the list:\n{list}"))?;
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("").to_string();
+    let digest = |value: &serde_json::Value| format!("`{}`", measure::abbreviate_digest(&text(value)));
+    let mut rows = Vec::new();
+    for entry in entries {
+        let platform = &entry["platform"];
+        let reference = &entry["annotations"]["vnd.docker.reference.digest"];
+        let kind = match entry["annotations"]["vnd.docker.reference.type"].as_str() {
+            Some(kind) => format!("{kind} of {}", digest(reference)),
+            None => "image".to_string(),
+        };
+        rows.push(vec![
+            format!("{}/{}", text(&platform["os"]), text(&platform["architecture"])),
+            digest(&entry["digest"]),
+            entry["size"].to_string(),
+            kind,
+        ]);
+    }
+    let table = Table { headers: vec!["platform", "digest", "size (B)", "entry"], rows };
+    Ok(format!("`{}`:\n\n{}", text(&json["mediaType"]), table.to_markdown()))
 }
 
 /// The cold build into the HOWTO's tag, then the warm rebuild of a scratch
@@ -167,4 +198,47 @@ fn chart_panels(rows: &[Row]) -> Vec<Panel> {
             format: report::format_seconds,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_table;
+
+    /// Two platforms and their provenance attestations, as `docker buildx
+    /// imagetools inspect --raw` printed them on Engine 26 (digests shortened
+    /// to 16 hex digits, still longer than the table keeps).
+    const INDEX: &str = r#"{
+  "schemaVersion": 2,
+  "mediaType": "application/vnd.oci.image.index.v1+json",
+  "manifests": [
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:f8533bf7e9ba0123", "size": 865,
+     "platform": {"architecture": "amd64", "os": "linux"}},
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:0736dc931ae04567", "size": 566,
+     "annotations": {"vnd.docker.reference.digest": "sha256:f8533bf7e9ba0123",
+                     "vnd.docker.reference.type": "attestation-manifest"},
+     "platform": {"architecture": "unknown", "os": "unknown"}},
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:e4cb2956afb189ab", "size": 865,
+     "platform": {"architecture": "arm64", "os": "linux"}}
+  ]
+}"#;
+
+    #[test]
+    fn a_manifest_list_becomes_a_row_per_entry_with_attestations_named() {
+        let table = manifest_table(INDEX).expect("a table");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "`application/vnd.oci.image.index.v1+json`:");
+        assert_eq!(lines[4], "| linux/amd64 | `sha256:f8533bf7e9ba…` | 865 | image |");
+        assert_eq!(
+            lines[5],
+            "| unknown/unknown | `sha256:0736dc931ae0…` | 566 | attestation-manifest of `sha256:f8533bf7e9ba…` |"
+        );
+        assert_eq!(lines[6], "| linux/arm64 | `sha256:e4cb2956afb1…` | 865 | image |");
+        assert_eq!(lines.len(), 7, "{table}");
+    }
+
+    #[test]
+    fn output_that_is_not_a_manifest_list_is_an_error() {
+        assert!(manifest_table("no such manifest").unwrap_err().contains("not JSON"));
+        assert!(manifest_table(r#"{"schemaVersion": 2}"#).unwrap_err().contains("no manifests"));
+    }
 }
