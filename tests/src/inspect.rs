@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 /// `docker image inspect`'s JSON, in the parts this project reads. An image
-/// may have no entrypoint and no labels (`null`); the rest must be there.
+/// may have no entrypoint, environment or labels (`null`); the rest must be
+/// there.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RawImage {
@@ -17,6 +18,7 @@ struct RawImage {
 struct RawConfig {
     user: String,
     entrypoint: Option<Vec<String>>,
+    env: Option<Vec<String>>,
     labels: Option<BTreeMap<String, String>>,
 }
 
@@ -29,6 +31,8 @@ pub struct ImageInfo {
     pub architecture: String,
     pub user: String,
     pub entrypoint: Vec<String>,
+    /// `NAME=value`, as `ENV` set them.
+    pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -42,6 +46,7 @@ impl ImageInfo {
             architecture: raw.architecture,
             user: raw.config.user,
             entrypoint: raw.config.entrypoint.unwrap_or_default(),
+            env: raw.config.env.unwrap_or_default(),
             labels: raw.config.labels.unwrap_or_default(),
         })
     }
@@ -116,14 +121,17 @@ mod tests {
     }
 
     const IMAGE: &str = r#"{"Id":"sha256:ab","Architecture":"arm64",
-        "Config":{"User":"10001:10001","Entrypoint":["/app"],"Labels":null}}"#;
+        "Config":{"User":"10001:10001","Entrypoint":["/app"],"Env":["PATH=/usr/bin"],"Labels":null}}"#;
 
     #[test]
     fn inspect_output_is_read_with_its_nulls() {
         let info = ImageInfo::parse(IMAGE).unwrap();
         assert_eq!((info.architecture.as_str(), info.user.as_str()), ("arm64", "10001:10001"));
         assert_eq!(info.entrypoint, ["/app"]);
+        assert_eq!(info.env, ["PATH=/usr/bin"]);
         assert!(info.labels.is_empty());
+        let without_env = ImageInfo::parse(&IMAGE.replace(r#""Env":["PATH=/usr/bin"],"#, "")).unwrap();
+        assert!(without_env.env.is_empty());
     }
 
     #[test]

@@ -21,8 +21,13 @@ const OCI_LABELS: &[&str] = &[
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 const REVISION_LABEL: &str = "org.opencontainers.image.revision";
 
-/// Where the static image carries its CA bundle.
-const STATIC_CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
+/// Where every runtime image carries the builder's CA bundle.
+const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
+
+/// The `openssl` package's tool and its default paths, which Debian's
+/// ca-certificates would install: a runtime gets them only by asking
+/// (RUNTIME_PACKAGES).
+const OPENSSL: &[&str] = &["usr/bin/openssl", "usr/lib/ssl"];
 
 /// Paths that only a build image has: the toolchain and the C compiler.
 const BUILD_TOOLS: &[&str] =
@@ -60,6 +65,11 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
             assert_eq!(info.labels[label], "", "{name}: {label} without its build argument");
         }
 
+        if variant.runtime != Runtime::Toolchain {
+            let names_bundle = format!("SSL_CERT_FILE=/{CA_BUNDLE}");
+            assert!(info.env.contains(&names_bundle), "{name}: {names_bundle} not in {:?}", info.env);
+        }
+
         let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}"));
         let tools: Vec<&&str> = BUILD_TOOLS.iter().filter(|t| files.iter().any(|f| f == **t)).collect();
         match variant.runtime {
@@ -67,6 +77,12 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
             Runtime::DebianSlim => {
                 assert!(tools.is_empty(), "{name}: runtime image holds build tools {tools:?}");
                 assert!(files.iter().any(|f| f == "usr/local/bin/app"), "{name}: no usr/local/bin/app");
+                assert!(files.iter().any(|f| f == CA_BUNDLE), "{name}: no CA bundle at {CA_BUNDLE}");
+                let openssl: Vec<&&str> = OPENSSL.iter().filter(|o| files.iter().any(|f| f == **o)).collect();
+                assert!(
+                    openssl.is_empty(),
+                    "{name}: runtime image holds the openssl package's {openssl:?} without RUNTIME_PACKAGES"
+                );
             }
             Runtime::Scratch => {
                 // The binary and the CA bundle (export adds the container's own mount points).
@@ -74,7 +90,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 own.sort();
                 assert_eq!(
                     own,
-                    ["app", "etc/ssl", "etc/ssl/certs", STATIC_CA_BUNDLE],
+                    ["app", "etc/ssl", "etc/ssl/certs", CA_BUNDLE],
                     "{name}: a scratch image should hold the binary and a CA bundle alone"
                 );
             }
@@ -160,7 +176,7 @@ fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let (tag, _) = images.build_howto_variant(variant("static"), None);
     let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
     let binary = docker.read_file(&tag, "/app").unwrap_or_else(|e| panic!("{e}")).len() as u64;
-    let bundle = docker.read_file(&tag, &format!("/{STATIC_CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));
+    let bundle = docker.read_file(&tag, &format!("/{CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));
     let certificates = String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count();
     assert!(certificates >= 50, "the static image's CA bundle holds {certificates} certificates");
     let contents = binary + bundle.len() as u64;

@@ -83,6 +83,17 @@ pub const SABOTAGES: &[Sabotage] = &[
         expect: "the numeric non-root user and group the HOWTO promises",
     },
     Sabotage {
+        name: "openssl-in-runtime",
+        promise: "a Debian runtime gets the CA bundle alone, not the openssl tool that ca-certificates installs",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.multistage",
+            from: "ARG RUNTIME_PACKAGES=\"\"\n",
+            to: "ARG RUNTIME_PACKAGES=\"ca-certificates\"\n",
+        }),
+        env: &[],
+        expect: "runtime image holds the openssl package's",
+    },
+    Sabotage {
         name: "skip-in-ci",
         promise: "in CI every Docker test runs: a skip is refused",
         edit: None,

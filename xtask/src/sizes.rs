@@ -1,12 +1,11 @@
 //! What the runtime choices cost in image size, on the native fixture's two
 //! TLS binaries (my-project's sizes are in the demo's results table, and
 //! nowhere else): for each variant, the image, the binary in it, and the
-//! layer that gives the runtime its trust store (ca-certificates and the
-//! RUNTIME_PACKAGES, or the static image's copied CA bundle), read from the
-//! image's history. `cargo xtask sizes` writes it into HOWTO.md. It is not
-//! part of the demo: on a fresh machine its builds of the native fixture
-//! (whose arm64 runtimes install packages under qemu) take longer than the
-//! whole demo.
+//! layers that give the runtime its trust store and libraries (the CA bundle
+//! copied from the builder, and the RUNTIME_PACKAGES), read from the image's
+//! history. `cargo xtask sizes` writes it into HOWTO.md. It is not part of
+//! the demo: on a fresh machine its builds of the native fixture take longer
+//! than the whole demo.
 
 use std::path::Path;
 use std::time::Duration;
@@ -37,8 +36,8 @@ struct Row {
     label: String,
     image: u64,
     binary: u64,
-    /// The layer that installs ca-certificates (and RUNTIME_PACKAGES), or
-    /// copies the CA bundle; `None` where the runtime is the build image.
+    /// The layers that copy the CA bundle and install RUNTIME_PACKAGES;
+    /// `None` where the runtime is the build image.
     trust_store: Option<u64>,
 }
 
@@ -83,10 +82,10 @@ fn measure(docker: &Docker, tag: &str, label: String) -> Result<Row, String> {
     for line in history.lines() {
         let (size, created_by) = line.split_once('\t').ok_or(format!("docker history {tag}: {line:?}"))?;
         let size: u64 = size.parse().map_err(|_| format!("docker history {tag}: size {size:?}"))?;
-        let installs = created_by.contains("install -y --no-install-recommends ca-certificates");
+        let installs = created_by.contains("install -y --no-install-recommends $RUNTIME_PACKAGES");
         let copies = created_by.starts_with("COPY /etc/ssl/certs/ca-certificates.crt");
         if installs || copies {
-            trust_store = Some(size);
+            *trust_store.get_or_insert(0) += size;
         }
     }
     let image = docker.image_size(tag).map_err(|e| e.to_string())?;
