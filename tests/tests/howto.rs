@@ -277,20 +277,11 @@ fn the_howto_links_every_appendix() {
     }
 }
 
-#[test]
-fn readme_links_the_howto_and_ci_runs_its_test_command() {
-    let readme = read("README.md");
-    assert!(links(&readme).iter().any(|l| l == "HOWTO.md"), "README.md does not link to HOWTO.md");
-    let test_command = blocks(&readme)
-        .iter()
-        .flat_map(|b| b.text.lines().map(str::to_string).collect::<Vec<_>>())
-        .find(|l| l.starts_with("cargo test"))
-        .expect("README.md gives a `cargo test` command");
-    // The command's words, in order, on a line that is not a comment; what
-    // comes before them on that line is the environment it runs in.
-    let words: Vec<&str> = test_command.split_whitespace().collect();
-    let ci = read(".ci/run").replace("\\\n", " "); // join continued lines
-    let environments: Vec<Vec<&str>> = ci
+/// What comes before `command`'s words on each line of `script` that runs
+/// it (comments aside, continued lines joined): the environment it runs in.
+fn environments_running<'a>(script: &'a str, command: &str) -> Vec<Vec<&'a str>> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    script
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| {
@@ -298,14 +289,30 @@ fn readme_links_the_howto_and_ci_runs_its_test_command() {
             let at = line.windows(words.len()).position(|w| w == words)?;
             Some(line[..at].to_vec())
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn readme_links_the_howto_and_ci_runs_its_two_commands() {
+    let readme = read("README.md");
+    assert!(links(&readme).iter().any(|l| l == "HOWTO.md"), "README.md does not link to HOWTO.md");
+    let commands: Vec<String> =
+        blocks(&readme).iter().flat_map(|b| b.text.lines().map(str::to_string).collect::<Vec<_>>()).collect();
+    let command = |start: &str| {
+        commands.iter().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("README.md gives no `{start}` command"))
+    };
+    let ci = read(".ci/run").replace("\\\n", " "); // join continued lines
     let sets_a_variable = |before: &Vec<&str>| before.iter().any(|w| *w == "env" || w.contains('='));
+    for readme_command in [command("cargo xtask demo"), command("cargo test")] {
+        let environments = environments_running(&ci, readme_command);
+        assert!(
+            environments.iter().any(|before| !sets_a_variable(before)),
+            ".ci/run does not run README's `{readme_command}` as a user types it, with no variable set: {environments:?}"
+        );
+    }
+    let test_command = command("cargo test");
     assert!(
-        environments.iter().any(|before| !sets_a_variable(before)),
-        ".ci/run does not run README's `{test_command}` as a user types it, with no variable set: {environments:?}"
-    );
-    assert!(
-        environments.iter().any(|before| before.contains(&"RCH_ENGINE=current")),
+        environments_running(&ci, test_command).iter().any(|before| before.contains(&"RCH_ENGINE=current")),
         ".ci/run does not run README's `{test_command}` on the current engine too (RCH_ENGINE=current)"
     );
 }
