@@ -51,8 +51,12 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = scratch_copy(SOURCE).expect("copy the native fixture");
-        // A real first build, which loads the cached layers the rebuild reuses.
-        copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
+        // Where a rebuild below must find steps cached, a real first build,
+        // which loads the layers it reuses. The other variants build the
+        // sources as they are: from the layer cache, if an earlier run did.
+        if matches!(variant.rebuild, Rebuild::CachedStep(_)) {
+            copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
+        }
         for binary in BINARIES {
             let args = binary_build_args(variant.runtime, binary);
             let (tag, _) = images.build_binary(variant, copy.path(), platform, &args);
