@@ -69,6 +69,9 @@ pub const EDITED_GREETING: &str = "Hello, universe!";
 /// The platforms the multi-platform variant is built for, one at a time,
 /// and joins in one manifest list.
 pub const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+/// Where every runtime image but simple's carries the builder's CA bundle,
+/// which `SSL_CERT_FILE` names.
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// What tells a platform's images apart from the inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -301,16 +301,16 @@ fn readme_links_the_howto_and_ci_runs_its_two_commands() {
     let command = |start: &str| {
         commands.iter().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("README.md gives no `{start}` command"))
     };
+    let (demo_command, test_command) = (command("cargo xtask demo"), command("cargo test"));
     let ci = read(".ci/run").replace("\\\n", " "); // join continued lines
     let sets_a_variable = |before: &Vec<&str>| before.iter().any(|w| *w == "env" || w.contains('='));
-    for readme_command in [command("cargo xtask demo"), command("cargo test")] {
+    for readme_command in [demo_command, test_command] {
         let environments = environments_running(&ci, readme_command);
         assert!(
             environments.iter().any(|before| !sets_a_variable(before)),
             ".ci/run does not run README's `{readme_command}` as a user types it, with no variable set: {environments:?}"
         );
     }
-    let test_command = command("cargo test");
     assert!(
         environments_running(&ci, test_command).iter().any(|before| before.contains(&"RCH_ENGINE=current")),
         ".ci/run does not run README's `{test_command}` on the current engine too (RCH_ENGINE=current)"

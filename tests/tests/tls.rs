@@ -11,15 +11,11 @@ use std::time::Duration;
 
 use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
-use howto_harness::variants::builds;
+use howto_harness::variants::{CA_BUNDLE, builds};
 use howto_harness::{Docker, Rebuild, VARIANTS, nonce, unique_tag};
 use serial_test::serial;
 use support::tls::TlsServer;
 use support::{Images, assert_cached, engine, variant};
-
-/// Where every image keeps its trust store (Debian's ca-certificates, or the
-/// static image's copy of it).
-const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// `docker run --rm --network host ARGS`: the host's loopback, where the
 /// server listens. The status is the caller's to check.

@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use howto_harness::Runtime;
-use howto_harness::variants::{GREETING, PLATFORMS, builds};
+use howto_harness::variants::{CA_BUNDLE, GREETING, PLATFORMS, builds};
 use serial_test::serial;
 use support::{Images, assert_prints, engine, variant};
 
@@ -20,9 +20,6 @@ const OCI_LABELS: &[&str] = &[
 ];
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 const REVISION_LABEL: &str = "org.opencontainers.image.revision";
-
-/// Where every runtime image carries the builder's CA bundle.
-const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
 /// The `openssl` package's tool and its default paths, which Debian's
 /// ca-certificates would install: a runtime gets them only by asking
@@ -66,18 +63,20 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
         }
 
         if variant.runtime != Runtime::Toolchain {
-            let names_bundle = format!("SSL_CERT_FILE=/{CA_BUNDLE}");
+            let names_bundle = format!("SSL_CERT_FILE={CA_BUNDLE}");
             assert!(info.env.contains(&names_bundle), "{name}: {names_bundle} not in {:?}", info.env);
         }
 
         let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}"));
+        // `docker export` lists paths without their leading slash.
+        let bundle = CA_BUNDLE.trim_start_matches('/');
         let tools: Vec<&&str> = BUILD_TOOLS.iter().filter(|t| files.iter().any(|f| f == **t)).collect();
         match variant.runtime {
             Runtime::Toolchain => assert!(!tools.is_empty(), "{name}: the build image should hold the toolchain"),
             Runtime::DebianSlim => {
                 assert!(tools.is_empty(), "{name}: runtime image holds build tools {tools:?}");
                 assert!(files.iter().any(|f| f == "usr/local/bin/app"), "{name}: no usr/local/bin/app");
-                assert!(files.iter().any(|f| f == CA_BUNDLE), "{name}: no CA bundle at {CA_BUNDLE}");
+                assert!(files.iter().any(|f| f == bundle), "{name}: no CA bundle at {CA_BUNDLE}");
                 let openssl: Vec<&&str> = OPENSSL.iter().filter(|o| files.iter().any(|f| f == **o)).collect();
                 assert!(
                     openssl.is_empty(),
@@ -90,7 +89,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 own.sort();
                 assert_eq!(
                     own,
-                    ["app", "etc/ssl", "etc/ssl/certs", CA_BUNDLE],
+                    ["app", "etc/ssl", "etc/ssl/certs", bundle],
                     "{name}: a scratch image should hold the binary and a CA bundle alone"
                 );
             }
@@ -176,7 +175,7 @@ fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let (tag, _) = images.build_howto_variant(variant("static"), None);
     let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
     let binary = docker.read_file(&tag, "/app").unwrap_or_else(|e| panic!("{e}")).len() as u64;
-    let bundle = docker.read_file(&tag, &format!("/{CA_BUNDLE}")).unwrap_or_else(|e| panic!("{e}"));
+    let bundle = docker.read_file(&tag, CA_BUNDLE).unwrap_or_else(|e| panic!("{e}"));
     let certificates = String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count();
     assert!(certificates >= 50, "the static image's CA bundle holds {certificates} certificates");
     let contents = binary + bundle.len() as u64;

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::projects::{native, scratch_copy};
+use howto_harness::variants::CA_BUNDLE;
 use howto_harness::{Docker, TempImages, regions};
 
 use crate::howto;
@@ -38,7 +39,7 @@ struct Row {
     binary: u64,
     /// The layers that copy the CA bundle and install RUNTIME_PACKAGES;
     /// `None` where the runtime is the build image.
-    trust_store: Option<u64>,
+    runtime_layers: Option<u64>,
 }
 
 /// Builds each native binary with every target (from the layer cache where
@@ -62,7 +63,7 @@ pub fn table(docker: &Docker, progress: &mut Progress) -> Result<Table, String> 
         rows: rows
             .iter()
             .map(|row| {
-                vec![row.label.clone(), mb(row.image), mb(row.binary), row.trust_store.map_or("–".to_string(), mb)]
+                vec![row.label.clone(), mb(row.image), mb(row.binary), row.runtime_layers.map_or("–".to_string(), mb)]
             })
             .collect(),
     })
@@ -78,16 +79,16 @@ fn measure(docker: &Docker, tag: &str, label: String) -> Result<Row, String> {
             Duration::from_secs(30),
         )
         .map_err(|e| e.to_string())?;
-    let mut trust_store = None;
+    let mut runtime_layers = None;
     for line in history.lines() {
         let (size, created_by) = line.split_once('\t').ok_or(format!("docker history {tag}: {line:?}"))?;
         let size: u64 = size.parse().map_err(|_| format!("docker history {tag}: size {size:?}"))?;
         let installs = created_by.contains("install -y --no-install-recommends $RUNTIME_PACKAGES");
-        let copies = created_by.starts_with("COPY /etc/ssl/certs/ca-certificates.crt");
+        let copies = created_by.starts_with(&format!("COPY {CA_BUNDLE}"));
         if installs || copies {
-            *trust_store.get_or_insert(0) += size;
+            *runtime_layers.get_or_insert(0) += size;
         }
     }
     let image = docker.image_size(tag).map_err(|e| e.to_string())?;
-    Ok(Row { label, image, binary, trust_store })
+    Ok(Row { label, image, binary, runtime_layers })
 }
