@@ -84,10 +84,13 @@ impl Docker {
     }
 
     /// Builds an image with BuildKit's plain progress, so each step's log
-    /// (and whether it was CACHED) can be read back.
+    /// (and whether it was CACHED) can be read back. At most two builds run
+    /// at once in one process, whatever else runs beside them: they compete
+    /// for the same cores, and a third would only slow the other two.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args();
         args.splice(1..1, self.network_options().iter().map(|o| o.to_string()));
+        let _slot = BUILD_SLOTS.take();
         let started = Instant::now();
         let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
         let elapsed = started.elapsed();
@@ -229,6 +232,41 @@ impl Docker {
     }
 }
 
+/// A count of free places, taken and given back (a semaphore).
+struct Slots {
+    free: std::sync::Mutex<usize>,
+    given_back: std::sync::Condvar,
+}
+
+/// Builds that may run at once in one process.
+static BUILD_SLOTS: Slots = Slots { free: std::sync::Mutex::new(2), given_back: std::sync::Condvar::new() };
+
+impl Slots {
+    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
+        // The count is right whatever panicked while holding it.
+        self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn take(&'static self) -> Slot {
+        let mut free = self.lock();
+        while *free == 0 {
+            free = self.given_back.wait(free).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+/// A place taken from [`Slots`], given back when dropped.
+struct Slot(&'static Slots);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.lock() += 1;
+        self.0.given_back.notify_one();
+    }
+}
+
 /// One `docker build`.
 #[derive(Debug, Clone)]
 pub struct Build {
@@ -344,6 +382,25 @@ mod tests {
 
     fn exited(code: i32, stderr: &str) -> Output {
         Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
+    }
+
+    #[test]
+    fn a_slot_is_given_back_when_dropped_and_waited_for_when_none_is_free() {
+        static SLOTS: Slots = Slots { free: std::sync::Mutex::new(2), given_back: std::sync::Condvar::new() };
+        let (running, most) = (std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..5 {
+                scope.spawn(|| {
+                    let _slot = SLOTS.take();
+                    let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                    running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(*SLOTS.lock(), 2, "every slot was given back");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod projects;
 pub mod regions;
 pub mod registry;
 pub mod reproducible;
+pub mod scenarios;
 pub mod temporary;
 pub mod variants;
 
@@ -82,12 +83,15 @@ pub fn base_images() -> Result<Vec<String>, String> {
     Ok(list.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
 }
 
-/// A string no earlier build has seen (process id and clock). BuildKit's
-/// cache is content-addressed: an edit that an earlier run already made would
-/// come back CACHED, so tests that need a fresh edit put this in it.
+/// A string no earlier build has seen (process id, clock and a count, for
+/// two threads at the same instant). BuildKit's cache is content-addressed:
+/// an edit that an earlier run already made would come back CACHED, so tests
+/// that need a fresh edit put this in it.
 pub fn nonce() -> String {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{}_{nanos}", std::process::id())
+    // Fixed width: zz_pruning needs two nonces of one length.
+    format!("{}_{nanos}_{:06}", std::process::id(), CALLS.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A time in 2001, older than any build on this machine; each call gives

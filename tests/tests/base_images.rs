@@ -10,7 +10,6 @@ use howto_harness::inspect::STAND_IN_LABEL;
 use howto_harness::variants::{PLATFORMS, machine};
 use howto_harness::{Build, Docker, repo_root, unique_tag};
 use predicates::prelude::*;
-use serial_test::serial;
 use support::{Images, engine, run};
 
 /// The base images, as scripts/base-images.sh reads them from dockerfiles/.
@@ -43,7 +42,6 @@ fn probe(image: &str) -> (&'static str, String) {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn each_base_image_builds_and_runs_by_name() {
     let docker = engine();
     let images_named = base_images();
@@ -74,7 +72,6 @@ fn each_base_image_builds_and_runs_by_name() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn debian_resolves_per_platform() {
     let docker = engine();
     let mut images = Images::new(docker);
@@ -93,7 +90,6 @@ fn debian_resolves_per_platform() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn pull_mode_pulls_every_base_image_or_fails_fast_saying_what_to_do() {
     let reachable = std::process::Command::new("curl")
         .args(["-s", "-o", "/dev/null", "-m", "8", "https://registry-1.docker.io/v2/"])
@@ -127,7 +123,6 @@ fn pull_mode_pulls_every_base_image_or_fails_fast_saying_what_to_do() {
 /// on, and the program dies of it at once (status 143).
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn pid_1_ignores_sigterm_unless_an_init_passes_it_on() {
     let docker = engine();
     let debian = base_images().into_iter().find(|i| i.starts_with("debian:")).expect("a Debian base image");

@@ -4,18 +4,18 @@
 
 mod support;
 
+use howto_harness::scenarios::two_at_a_time;
 use howto_harness::variants::{EDITED_GREETING as EDIT_TO, GREETING, builds};
 use howto_harness::{CrateCopy, Rebuild, nonce, repo_root};
-use serial_test::serial;
 use support::{Images, assert_cached, assert_prints, engine, variant};
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_source_edit_rebuilds_only_what_each_variant_promises() {
     let docker = engine();
-    for (variant, platform) in builds() {
+    two_at_a_time(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
+        let _sequence = (variant.rebuild == Rebuild::CacheMount).then(support::cache_mount_sequence);
         let mut images = Images::new(docker);
         let copy = CrateCopy::new("my-project").expect("copy my-project");
         // A real first build, which loads the cached layers the rebuild reuses.
@@ -32,12 +32,11 @@ fn a_source_edit_rebuilds_only_what_each_variant_promises() {
             Rebuild::Everything | Rebuild::CacheMount => {}
         }
         assert_prints(&tag, platform, EDIT_TO);
-    }
+    });
 }
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_dependency_change_cooks_again() {
     let docker = engine();
     let variant = variant("dependency-cache");
@@ -62,7 +61,6 @@ fn a_dependency_change_cooks_again() {
 }
 
 #[test]
-#[serial]
 fn the_repository_is_left_as_it_was() {
     // The edits above happen in scratch copies: the HOWTO's own crate still
     // says hello to the world, and git sees no change under my-project/.
@@ -75,10 +73,10 @@ fn the_repository_is_left_as_it_was() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
     // my-project has no dependencies, so this needs a crate that has some.
     let docker = engine();
+    let _sequence = support::cache_mount_sequence();
     let variant = variant("cache-mount");
     let mut images = Images::new(docker);
     let copy = CrateCopy::new("fixtures/deps-heavy").expect("copy the fixture");
@@ -111,7 +109,6 @@ fn cache_mounts_keep_compiled_dependencies_across_an_edit() {
 /// one target/ serves every project and platform.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_cache_mount_id_names_its_own_cache_from_engine_23_on() {
     let docker = engine();
     let version = docker.engine_version().unwrap_or_else(|e| panic!("{e}"));

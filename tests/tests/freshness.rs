@@ -9,9 +9,9 @@ mod support;
 
 use std::path::Path;
 
+use howto_harness::scenarios::two_at_a_time;
 use howto_harness::variants::builds;
-use howto_harness::{Build, CrateCopy, Project, nonce, repo_root, unique_tag};
-use serial_test::serial;
+use howto_harness::{Build, CrateCopy, Project, Rebuild, nonce, repo_root, unique_tag};
 use support::{Images, engine, variant};
 
 const MAIN: &str = "src/main.rs";
@@ -33,11 +33,11 @@ fn say(copy: &CrateCopy, greeting: &str) -> String {
 /// checkout's files carry times from 2001, older than any build.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn every_variant_ships_its_own_sources_whatever_their_timestamps() {
     let docker = engine();
-    for (variant, platform) in builds() {
+    two_at_a_time(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
+        let _sequence = (variant.rebuild == Rebuild::CacheMount).then(support::cache_mount_sequence);
         let mut images = Images::new(docker);
         let (newer, older) = (my_project(), my_project());
         let mut build_and_check = |copy: &CrateCopy, expected: &str, step: &str| {
@@ -64,7 +64,7 @@ fn every_variant_ships_its_own_sources_whatever_their_timestamps() {
         older.write(MAIN, &b).expect("revert to B");
         older.backdate_all().expect("backdate");
         build_and_check(&older, "Hello, B!", "the older checkout reverted to B");
-    }
+    });
 }
 
 /// The cache-mount Dockerfile without content stamps: cargo alone decides
@@ -87,9 +87,9 @@ ENTRYPOINT ["/usr/local/bin/app"]
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_target_cache_poisoned_by_a_naive_build_does_not_fool_cache_mount() {
     let docker = engine();
+    let _sequence = support::cache_mount_sequence();
     let naive_dir = tempfile::tempdir().expect("temp dir");
     let naive = naive_dir.path().join("Dockerfile.naive");
     std::fs::write(&naive, NAIVE_CACHE_MOUNT).expect("write the naive Dockerfile");

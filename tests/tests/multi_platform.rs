@@ -6,7 +6,6 @@ mod support;
 use howto_harness::registry::{LocalRegistry, push_manifest_list};
 use howto_harness::variants::{GREETING, PLATFORMS, arch, elf_machine, machine};
 use howto_harness::{Variant, unique_tag};
-use serial_test::serial;
 use support::{Images, assert_prints, engine, variant};
 
 fn multi_platform() -> &'static Variant {
@@ -15,7 +14,6 @@ fn multi_platform() -> &'static Variant {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn each_architecture_gets_its_own_binary() {
     let docker = engine();
     let mut images = Images::new(docker);
@@ -32,7 +30,6 @@ fn each_architecture_gets_its_own_binary() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn both_architectures_share_one_tag_in_a_manifest_list() {
     let docker = engine();
     let registry = LocalRegistry::start().unwrap_or_else(|e| panic!("{e}"));

@@ -8,6 +8,7 @@ mod support;
 
 use howto_harness::Project;
 use howto_harness::reproducible::{binary_sum, builder_build, from_scratch_builds};
+use howto_harness::scenarios::two_at_a_time;
 use serial_test::serial;
 use support::{Images, engine};
 
@@ -19,8 +20,8 @@ fn two_compiles_of_the_same_sources_give_the_same_binary() {
     let project = Project::named("workspace").expect("the workspace fixture in the table");
     let binary = project.main_binary();
     let copy = project.scratch_copy().expect("copy the workspace");
-    let mut checked = Vec::new();
-    for (variant, platform) in from_scratch_builds() {
+    let checked = std::sync::Mutex::new(Vec::new());
+    two_at_a_time(from_scratch_builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         // The first build may come from the cache, but from a compile of its
@@ -42,8 +43,9 @@ fn two_compiles_of_the_same_sources_give_the_same_binary() {
             })
             .collect();
         assert_eq!(sums[0], sums[1], "{name}: two builds from scratch gave different {} binaries", binary.name);
-        checked.push(name);
-    }
+        checked.lock().expect("the list").push(name);
+    });
+    let checked = checked.into_inner().expect("the list");
     assert!(
         checked.len() >= 5,
         "expected multistage, dependency-cache, static and both multi-platform builds, got {checked:?}"

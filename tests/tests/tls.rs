@@ -6,14 +6,15 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
 use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
+use howto_harness::scenarios::two_at_a_time;
 use howto_harness::variants::{CA_BUNDLE, builds};
-use howto_harness::{Docker, Rebuild, VARIANTS, nonce, unique_tag};
-use serial_test::serial;
+use howto_harness::{Docker, Rebuild, VARIANTS, nonce, repo_root, unique_tag};
 use support::tls::TlsServer;
 use support::{Images, assert_cached, engine, variant};
 
@@ -39,11 +40,10 @@ fn shown(out: &Output) -> String {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn every_variant_builds_native_code_and_completes_a_handshake() {
     let docker = engine();
     let server = TlsServer::start();
-    for (variant, platform) in builds() {
+    two_at_a_time(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = scratch_copy(SOURCE).expect("copy the native fixture");
@@ -96,39 +96,34 @@ fn every_variant_builds_native_code_and_completes_a_handshake() {
             let (_, output) = images.build_binary(variant, copy.path(), platform, &args);
             assert_cached(&format!("{name}, after a source edit"), &output.log, step);
         }
-    }
+    });
 }
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_missing_native_package_names_the_build_argument_that_adds_it() {
     let docker = engine();
     let copy = scratch_copy(SOURCE).expect("copy the native fixture");
     // Sources new to BuildKit: no layer from an earlier run can stand in.
     copy.make_new_to_buildkit("src/lib.rs").expect("edit src/lib.rs");
     // cache-mount must start as on a fresh machine, from a target/ that never
-    // saw the packages. Where its id names the binary, a name of its own gives
-    // that; 20.10 keeps one target/ for all, so there it takes a prune, which
-    // on the containerd store would cost every later build its layers.
-    let own_target = docker.separates_cache_mounts_by_build_argument;
-    let mut app_name = BINARIES[0].to_string();
-    if own_target {
-        app_name = format!("{app_name}-without-packages");
-        let bin = |name: &str| format!("name = \"{name}\"");
-        copy.replace("Cargo.toml", &bin(BINARIES[0]), &bin(&app_name)).expect("rename the binary");
-    }
-    let mut images = Images::new(docker);
+    // saw the packages. 20.10 keys a cache mount by its id as written, so one
+    // target/ serves every project there: a copy of the Dockerfile whose
+    // target/ id differs in its text alone gets one of its own on any engine.
+    // (A prune would cost the next builds their cache mounts, and on the
+    // containerd store every layer.)
+    let dir = tempfile::tempdir().expect("temp dir");
     // Each Dockerfile once: its platforms share the RUN that fails. The last
     // platform, so that multi-platform's is the cross build.
-    for variant in VARIANTS {
+    two_at_a_time(VARIANTS, |variant| {
         let platform = variant.build_platforms().last().copied().flatten();
-        if variant.rebuild == Rebuild::CacheMount && !own_target {
-            docker.prune_build_cache(&["--filter", "type=exec.cachemount"]).unwrap_or_else(|e| panic!("{e}"));
-        }
         let tag = unique_tag("native-missing");
+        let mut images = Images::new(docker);
         images.adopt(&tag);
-        let build = variant.build(copy.path(), &tag, platform, &[("APP_NAME", &app_name)]);
+        let mut build = variant.build(copy.path(), &tag, platform, &[("APP_NAME", BINARIES[0])]);
+        if variant.rebuild == Rebuild::CacheMount {
+            build.dockerfile = with_a_target_of_its_own(&build.dockerfile, dir.path());
+        }
         let Err(error) = docker.build(&build) else {
             panic!("{}: built openssl-sys without BUILD_PACKAGES", variant.tag(platform));
         };
@@ -136,7 +131,19 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
         for named in ["BUILD_PACKAGES", "libssl-dev"] {
             assert!(error.contains(named), "{}: the failure does not name {named}:\n{error}", variant.tag(platform));
         }
-    }
+    });
+}
+
+/// A copy of `dockerfile` in `dir` that differs in the id of its target/
+/// cache mount alone.
+fn with_a_target_of_its_own(dockerfile: &Path, dir: &Path) -> PathBuf {
+    let path = repo_root().join(dockerfile);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (id, own) = ("id=${APP_NAME}-target-", "id=${APP_NAME}-without-packages-target-");
+    assert!(text.contains(id), "{}: no cache mount with {id}", path.display());
+    let copy = dir.join(path.file_name().expect("a file name"));
+    std::fs::write(&copy, text.replacen(id, own, 1)).expect("write the Dockerfile copy");
+    copy
 }
 
 /// glibc 2.34 and later carry the `files` and `dns` lookups inside libc, so a
@@ -145,7 +152,6 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
 /// entry the same run fails, so the lookup really went through the file.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn a_static_binary_in_scratch_resolves_a_name_from_etc_hosts() {
     let docker = engine();
     let server = TlsServer::start();

@@ -1,5 +1,6 @@
 //! Build every variant as the HOWTO does, run it, and check what its image
 //! holds: the output, the size ordering, non-root, labels, no toolchain.
+//! These tests edit nothing and prune nothing, so they run side by side.
 
 mod support;
 
@@ -7,7 +8,6 @@ use std::collections::BTreeSet;
 
 use howto_harness::Runtime;
 use howto_harness::variants::{CA_BUNDLE, GREETING, PLATFORMS, builds};
-use serial_test::serial;
 use support::{Images, assert_prints, engine, variant};
 
 /// Labels every runtime image carries (OCI image annotations).
@@ -32,7 +32,6 @@ const BUILD_TOOLS: &[&str] =
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn every_variant_builds_and_prints_hello_world() {
     let docker = engine();
     for (variant, platform) in builds() {
@@ -44,7 +43,6 @@ fn every_variant_builds_and_prints_hello_world() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn runtime_images_hold_the_binary_and_run_as_non_root() {
     let docker = engine();
     for (variant, platform) in builds() {
@@ -101,7 +99,6 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
 /// which registries link an image to its repository and commit.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn source_and_revision_labels_come_from_build_arguments() {
     let docker = engine();
     let source = "https://github.com/hydro-project/rust-container-howto";
@@ -130,7 +127,6 @@ fn is_container_plumbing(path: &str) -> bool {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
     let docker = engine();
     let (mut simple, mut smallest_static) = (None, None);
@@ -168,7 +164,6 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let docker = engine();
     let mut images = Images::new(docker);
@@ -227,7 +222,6 @@ fn dotted(version: &[u32]) -> String {
 /// are the same Debian release.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
     let docker = engine();
     for (variant, platform) in builds() {

@@ -95,6 +95,17 @@ impl Images {
     }
 }
 
+/// Held for a sequence of builds with cache-mount's target/ cache that
+/// another build in between would disturb: what one build leaves there is
+/// what the next one of the sequence must find. (20.10 keeps one target/ for
+/// every project, so there any cache-mount build would.) Tests that hold it
+/// for a part may run beside each other.
+pub fn cache_mount_sequence() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed holding it leaves nothing the next one relies on.
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// What a container printed and how it ended.
 pub struct Ran {
     pub stdout: String,

@@ -1,0 +1,83 @@
+//! Running a test's scenarios side by side.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Runs `scenario` for each item, two at a time, starting them in the order
+/// given. Each scenario must stand alone: its own scratch copy, images and
+/// nonces. While one waits on Docker (a container, an export, an emulated
+/// arm64 program), the other keeps the second core busy. The first scenario
+/// to fail fails the call with its own message, and no scenario starts
+/// after it.
+pub fn two_at_a_time<T: Send>(items: impl IntoIterator<Item = T>, scenario: impl Fn(T) + Sync) {
+    let queue = Mutex::new(items.into_iter().collect::<VecDeque<T>>());
+    let failed = AtomicBool::new(false);
+    // Workers are named after the test, so that each build's report line says whose it is.
+    let name = std::thread::current().name().unwrap_or("scenario").to_string();
+    std::thread::scope(|scope| {
+        let worker = || loop {
+            if failed.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let Some(item) = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front() else {
+                return Ok(());
+            };
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| scenario(item))) {
+                failed.store(true, Ordering::SeqCst);
+                return Err(panic);
+            }
+        };
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::Builder::new().name(name.clone()).spawn_scoped(scope, worker).expect("spawn a worker")
+            })
+            .collect();
+        let results: Vec<_> = workers.into_iter().map(|w| w.join().expect("a worker catches its panics")).collect();
+        if let Some(Err(panic)) = results.into_iter().find(Result::is_err) {
+            resume_unwind(panic);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[test]
+    fn every_item_runs_and_never_more_than_two_at_once() {
+        let (running, most, done) = (AtomicUsize::new(0), AtomicUsize::new(0), Mutex::new(Vec::new()));
+        two_at_a_time(0..6, |item| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(30));
+            running.fetch_sub(1, Ordering::SeqCst);
+            done.lock().unwrap().push(item);
+        });
+        let mut done = done.into_inner().unwrap();
+        done.sort();
+        assert_eq!(done, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(most.load(Ordering::SeqCst), 2, "two at a time, and really two");
+    }
+
+    #[test]
+    fn the_first_failure_fails_the_call_with_its_message_and_stops_the_rest() {
+        let started = Mutex::new(Vec::new());
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            two_at_a_time(0..10, |item| {
+                started.lock().unwrap().push(item);
+                if item == 0 {
+                    panic!("scenario {item} failed");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            })
+        }));
+        let panic = outcome.expect_err("a failed scenario fails the call");
+        assert_eq!(panic.downcast_ref::<String>().map(String::as_str), Some("scenario 0 failed"));
+        let started = started.into_inner().unwrap();
+        assert!(started.len() <= 3, "scenarios kept starting after the failure: {started:?}");
+    }
+}
