@@ -5,13 +5,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Runs `scenario` for each item, two at a time, starting them in the order
-/// given. Each scenario must stand alone: its own scratch copy, images and
-/// nonces. While one waits on Docker (a container, an export, an emulated
-/// arm64 program), the other keeps the second core busy. The first scenario
-/// to fail fails the call with its own message, and no scenario starts
-/// after it.
-pub fn two_at_a_time<T: Send>(items: impl IntoIterator<Item = T>, scenario: impl Fn(T) + Sync) {
+/// How many scenarios run at once: one more than the builds a process runs
+/// at once (`Docker::build`), so that while two build, the third runs its
+/// containers, exports and emulated arm64 programs, which wait on Docker.
+pub const AT_ONCE: usize = 3;
+
+/// Runs `scenario` for each item, [`AT_ONCE`] at a time, starting them in
+/// the order given. Each scenario must stand alone: its own scratch copy,
+/// images and nonces. The first scenario to fail fails the call with its own
+/// message, and no scenario starts after it.
+pub fn side_by_side<T: Send>(items: impl IntoIterator<Item = T>, scenario: impl Fn(T) + Sync) {
     let queue = Mutex::new(items.into_iter().collect::<VecDeque<T>>());
     let failed = AtomicBool::new(false);
     // Workers are named after the test, so that each build's report line says whose it is.
@@ -29,7 +32,7 @@ pub fn two_at_a_time<T: Send>(items: impl IntoIterator<Item = T>, scenario: impl
                 return Err(panic);
             }
         };
-        let workers: Vec<_> = (0..2)
+        let workers: Vec<_> = (0..AT_ONCE)
             .map(|_| {
                 std::thread::Builder::new().name(name.clone()).spawn_scoped(scope, worker).expect("spawn a worker")
             })
@@ -48,9 +51,9 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn every_item_runs_and_never_more_than_two_at_once() {
+    fn every_item_runs_and_never_more_than_at_once_allows() {
         let (running, most, done) = (AtomicUsize::new(0), AtomicUsize::new(0), Mutex::new(Vec::new()));
-        two_at_a_time(0..6, |item| {
+        side_by_side(0..6, |item| {
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(30));
@@ -60,14 +63,14 @@ mod tests {
         let mut done = done.into_inner().unwrap();
         done.sort();
         assert_eq!(done, [0, 1, 2, 3, 4, 5]);
-        assert_eq!(most.load(Ordering::SeqCst), 2, "two at a time, and really two");
+        assert_eq!(most.load(Ordering::SeqCst), AT_ONCE, "AT_ONCE at a time, and really that many");
     }
 
     #[test]
     fn the_first_failure_fails_the_call_with_its_message_and_stops_the_rest() {
         let started = Mutex::new(Vec::new());
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            two_at_a_time(0..10, |item| {
+            side_by_side(0..10, |item| {
                 started.lock().unwrap().push(item);
                 if item == 0 {
                     panic!("scenario {item} failed");
@@ -78,6 +81,6 @@ mod tests {
         let panic = outcome.expect_err("a failed scenario fails the call");
         assert_eq!(panic.downcast_ref::<String>().map(String::as_str), Some("scenario 0 failed"));
         let started = started.into_inner().unwrap();
-        assert!(started.len() <= 3, "scenarios kept starting after the failure: {started:?}");
+        assert!(started.len() <= AT_ONCE, "scenarios kept starting after the failure: {started:?}");
     }
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use howto_harness::scenarios::two_at_a_time;
+use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{EDITED_GREETING as EDIT_TO, GREETING, builds};
 use howto_harness::{CrateCopy, Rebuild, nonce, repo_root};
 use support::{Images, assert_cached, assert_prints, engine, variant};
@@ -13,7 +13,7 @@ use support::{Images, assert_cached, assert_prints, engine, variant};
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 fn a_source_edit_rebuilds_only_what_each_variant_promises() {
     let docker = engine();
-    two_at_a_time(builds(), |(variant, platform)| {
+    side_by_side(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let _sequence = (variant.rebuild == Rebuild::CacheMount).then(support::cache_mount_sequence);
         let mut images = Images::new(docker);

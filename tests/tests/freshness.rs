@@ -9,7 +9,7 @@ mod support;
 
 use std::path::Path;
 
-use howto_harness::scenarios::two_at_a_time;
+use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::builds;
 use howto_harness::{Build, CrateCopy, Project, Rebuild, nonce, repo_root, unique_tag};
 use support::{Images, engine, variant};
@@ -35,7 +35,7 @@ fn say(copy: &CrateCopy, greeting: &str) -> String {
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 fn every_variant_ships_its_own_sources_whatever_their_timestamps() {
     let docker = engine();
-    two_at_a_time(builds(), |(variant, platform)| {
+    side_by_side(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let _sequence = (variant.rebuild == Rebuild::CacheMount).then(support::cache_mount_sequence);
         let mut images = Images::new(docker);

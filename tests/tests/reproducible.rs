@@ -8,7 +8,7 @@ mod support;
 
 use howto_harness::Project;
 use howto_harness::reproducible::{binary_sum, builder_build, from_scratch_builds};
-use howto_harness::scenarios::two_at_a_time;
+use howto_harness::scenarios::side_by_side;
 use serial_test::serial;
 use support::{Images, engine};
 
@@ -21,7 +21,7 @@ fn two_compiles_of_the_same_sources_give_the_same_binary() {
     let binary = project.main_binary();
     let copy = project.scratch_copy().expect("copy the workspace");
     let checked = std::sync::Mutex::new(Vec::new());
-    two_at_a_time(from_scratch_builds(), |(variant, platform)| {
+    side_by_side(from_scratch_builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         // The first build may come from the cache, but from a compile of its

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use howto_harness::auditable::crate_list;
 use howto_harness::{Project, Variant, repo_root};
-use serial_test::serial;
 use support::{Images, assert_prints, engine, variant};
 
 /// Every `[[package]]` of a Cargo.lock: name -> versions (a crate can be
@@ -38,7 +37,6 @@ fn default_variant() -> &'static Variant {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn an_auditable_build_carries_every_crate_with_its_locked_version() {
     let docker = engine();
     let project = deps_heavy();
@@ -88,7 +86,6 @@ fn an_auditable_build_carries_every_crate_with_its_locked_version() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-#[serial]
 fn without_the_argument_the_binary_carries_no_list() {
     let docker = engine();
     // The workspace, whose dependencies other tests have cooked, rather than

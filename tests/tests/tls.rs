@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
-use howto_harness::scenarios::two_at_a_time;
+use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, builds};
 use howto_harness::{Docker, Rebuild, VARIANTS, nonce, repo_root, unique_tag};
 use support::tls::TlsServer;
@@ -43,7 +43,7 @@ fn shown(out: &Output) -> String {
 fn every_variant_builds_native_code_and_completes_a_handshake() {
     let docker = engine();
     let server = TlsServer::start();
-    two_at_a_time(builds(), |(variant, platform)| {
+    side_by_side(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = scratch_copy(SOURCE).expect("copy the native fixture");
@@ -115,7 +115,7 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Each Dockerfile once: its platforms share the RUN that fails. The last
     // platform, so that multi-platform's is the cross build.
-    two_at_a_time(VARIANTS, |variant| {
+    side_by_side(VARIANTS, |variant| {
         let platform = variant.build_platforms().last().copied().flatten();
         let tag = unique_tag("native-missing");
         let mut images = Images::new(docker);

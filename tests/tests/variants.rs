@@ -7,6 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use howto_harness::Runtime;
+use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, GREETING, PLATFORMS, builds};
 use support::{Images, assert_prints, engine, variant};
 
@@ -45,7 +46,7 @@ fn every_variant_builds_and_prints_hello_world() {
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 fn runtime_images_hold_the_binary_and_run_as_non_root() {
     let docker = engine();
-    for (variant, platform) in builds() {
+    side_by_side(builds(), |(variant, platform)| {
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
@@ -92,7 +93,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 );
             }
         }
-    }
+    });
 }
 
 /// `SOURCE_URL` and `REVISION` become the source and revision labels, by
@@ -224,7 +225,7 @@ fn dotted(version: &[u32]) -> String {
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
     let docker = engine();
-    for (variant, platform) in builds() {
+    side_by_side(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
@@ -234,7 +235,7 @@ fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
         let needed = newest_glibc_needed(&binary);
         if variant.runtime == Runtime::Scratch {
             assert_eq!(needed, None, "{name}: the static binary needs a glibc, and scratch has none");
-            continue;
+            return;
         }
         let needed = needed.unwrap_or_else(|| panic!("{name}: {path} needs no GLIBC_ version: is it dynamic?"));
         let have = runtime_glibc(docker, &tag, platform);
@@ -244,5 +245,5 @@ fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
             dotted(&needed),
             dotted(&have)
         );
-    }
+    });
 }

@@ -7,7 +7,7 @@
 mod support;
 
 use howto_harness::docker::{BuildOutput, Compiled};
-use howto_harness::scenarios::two_at_a_time;
+use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::builds;
 use howto_harness::{Binary, Project, Rebuild, nonce};
 use serial_test::serial;
@@ -38,7 +38,7 @@ fn each_variant_builds_every_binary_and_rebuilds_only_what_it_promises() {
     let project = workspace();
     let greet: &Binary = project.main_binary();
     let message_file = project.build_input.expect("the workspace has a build input").file;
-    two_at_a_time(builds(), |(variant, platform)| {
+    side_by_side(builds(), |(variant, platform)| {
         let name = variant.tag(platform);
         let mut images = Images::new(docker);
         let copy = project.scratch_copy().expect("copy the workspace");
