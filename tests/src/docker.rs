@@ -84,9 +84,9 @@ impl Docker {
     }
 
     /// Builds an image with BuildKit's plain progress, so each step's log
-    /// (and whether it was CACHED) can be read back. At most two builds run
-    /// at once in one process, whatever else runs beside them: they compete
-    /// for the same cores, and a third would only slow the other two.
+    /// (and whether it was CACHED) can be read back. At most
+    /// [`BUILDS_AT_ONCE`] builds run at once in one process, whatever else
+    /// runs beside them: they compete for the same cores.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args();
         args.splice(1..1, self.network_options().iter().map(|o| o.to_string()));
@@ -238,8 +238,12 @@ struct Slots {
     given_back: std::sync::Condvar,
 }
 
-/// Builds that may run at once in one process.
-static BUILD_SLOTS: Slots = Slots { free: std::sync::Mutex::new(2), given_back: std::sync::Condvar::new() };
+/// Builds that may run at once in one process: as many as this machine's
+/// two cores, which they compete for.
+pub const BUILDS_AT_ONCE: usize = 2;
+
+static BUILD_SLOTS: Slots =
+    Slots { free: std::sync::Mutex::new(BUILDS_AT_ONCE), given_back: std::sync::Condvar::new() };
 
 impl Slots {
     fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
@@ -386,7 +390,8 @@ mod tests {
 
     #[test]
     fn a_slot_is_given_back_when_dropped_and_waited_for_when_none_is_free() {
-        static SLOTS: Slots = Slots { free: std::sync::Mutex::new(2), given_back: std::sync::Condvar::new() };
+        static SLOTS: Slots =
+            Slots { free: std::sync::Mutex::new(BUILDS_AT_ONCE), given_back: std::sync::Condvar::new() };
         let (running, most) = (std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0));
         std::thread::scope(|scope| {
             for _ in 0..5 {
@@ -399,8 +404,8 @@ mod tests {
                 });
             }
         });
-        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 2);
-        assert_eq!(*SLOTS.lock(), 2, "every slot was given back");
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), BUILDS_AT_ONCE);
+        assert_eq!(*SLOTS.lock(), BUILDS_AT_ONCE, "every slot was given back");
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many scenarios run at once: one more than the builds a process runs
-/// at once (`Docker::build`), so that while two build, the third runs its
-/// containers, exports and emulated arm64 programs, which wait on Docker.
-pub const AT_ONCE: usize = 3;
+/// at once, so that while those build, the last one runs its containers,
+/// exports and emulated arm64 programs, which wait on Docker.
+pub const AT_ONCE: usize = crate::docker::BUILDS_AT_ONCE + 1;
 
 /// Runs `scenario` for each item, [`AT_ONCE`] at a time, starting them in
 /// the order given. Each scenario must stand alone: its own scratch copy,

@@ -97,11 +97,12 @@ fn a_target_cache_poisoned_by_a_naive_build_does_not_fool_cache_mount() {
     // The same Dockerfile with a no-op in its RUN step: what a build of it
     // meets once BuildKit's garbage collector has dropped its layers but kept
     // the cache mount. (`--no-cache` cannot stand in: it gives a new mount.)
-    let evicted = naive_dir.path().join("Dockerfile.evicted");
-    let text = std::fs::read_to_string(&ours).expect("read the cache-mount Dockerfile");
-    let with_no_op = text.replacen("cargo build --release --locked", "cargo build --release --locked && true", 1);
-    assert_ne!(with_no_op, text, "the cache-mount Dockerfile runs no `cargo build --release --locked`");
-    std::fs::write(&evicted, with_no_op).expect("write the evicted Dockerfile");
+    let evicted = support::dockerfile_with(
+        variant("cache-mount"),
+        "cargo build --release --locked",
+        "cargo build --release --locked && true",
+        &naive_dir.path().join("Dockerfile.evicted"),
+    );
     let copy = my_project();
     let mut images = Images::new(docker);
     let mut build = |dockerfile: &Path| {

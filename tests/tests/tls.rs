@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
 use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, builds};
-use howto_harness::{Docker, Rebuild, VARIANTS, nonce, repo_root, unique_tag};
+use howto_harness::{Docker, Rebuild, VARIANTS, nonce, unique_tag};
 use support::tls::TlsServer;
 use support::{Images, assert_cached, engine, variant};
 
@@ -122,7 +121,8 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
         images.adopt(&tag);
         let mut build = variant.build(copy.path(), &tag, platform, &[("APP_NAME", BINARIES[0])]);
         if variant.rebuild == Rebuild::CacheMount {
-            build.dockerfile = with_a_target_of_its_own(&build.dockerfile, dir.path());
+            let (id, own) = ("id=${APP_NAME}-target-", "id=${APP_NAME}-without-packages-target-");
+            build.dockerfile = support::dockerfile_with(variant, id, own, &dir.path().join("Dockerfile"));
         }
         let Err(error) = docker.build(&build) else {
             panic!("{}: built openssl-sys without BUILD_PACKAGES", variant.tag(platform));
@@ -132,18 +132,6 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
             assert!(error.contains(named), "{}: the failure does not name {named}:\n{error}", variant.tag(platform));
         }
     });
-}
-
-/// A copy of `dockerfile` in `dir` that differs in the id of its target/
-/// cache mount alone.
-fn with_a_target_of_its_own(dockerfile: &Path, dir: &Path) -> PathBuf {
-    let path = repo_root().join(dockerfile);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (id, own) = ("id=${APP_NAME}-target-", "id=${APP_NAME}-without-packages-target-");
-    assert!(text.contains(id), "{}: no cache mount with {id}", path.display());
-    let copy = dir.join(path.file_name().expect("a file name"));
-    std::fs::write(&copy, text.replacen(id, own, 1)).expect("write the Dockerfile copy");
-    copy
 }
 
 /// glibc 2.34 and later carry the `files` and `dns` lookups inside libc, so a

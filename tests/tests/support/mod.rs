@@ -95,6 +95,17 @@ impl Images {
     }
 }
 
+/// A copy of `variant`'s Dockerfile, written to `dest`, with the first
+/// `from` in it replaced by `to`; fails if `from` is not there, so that the
+/// copy always differs in what the test means it to.
+pub fn dockerfile_with(variant: &Variant, from: &str, to: &str, dest: &std::path::Path) -> std::path::PathBuf {
+    let path = howto_harness::repo_root().join(variant.dockerfile());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(text.contains(from), "{}: no {from:?} in it", path.display());
+    std::fs::write(dest, text.replacen(from, to, 1)).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+    dest.to_path_buf()
+}
+
 /// Held for a sequence of builds with cache-mount's target/ cache that
 /// another build in between would disturb: what one build leaves there is
 /// what the next one of the sequence must find. (20.10 keeps one target/ for
