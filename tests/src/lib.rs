@@ -10,6 +10,7 @@ pub mod docker;
 pub mod inspect;
 pub mod process;
 pub mod projects;
+pub mod promises;
 pub mod regions;
 pub mod registry;
 pub mod reproducible;

@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use howto_harness::auditable::crate_list;
-use howto_harness::{Project, Variant, repo_root};
+use howto_harness::{Project, Variant, promises, repo_root};
 use support::{Images, assert_prints, engine, variant};
 
 /// Every `[[package]]` of a Cargo.lock: name -> versions (a crate can be
@@ -63,8 +63,8 @@ fn an_auditable_build_carries_every_crate_with_its_locked_version() {
 
     let app = docker.read_file(&tag, "/usr/local/bin/app").unwrap_or_else(|e| panic!("{e}"));
     let crates = crate_list(&app)
-        .unwrap_or_else(|e| panic!("{tag}: {e}"))
-        .unwrap_or_else(|| panic!("{tag}: reading the binary's dependency list: it carries none"));
+        .unwrap_or_else(|e| panic!("{tag}: {}: {e}", promises::AUDITABLE_LIST))
+        .unwrap_or_else(|| panic!("{tag}: {}: it carries none", promises::AUDITABLE_LIST));
     let lock = std::fs::read_to_string(repo_root().join(project.source).join("Cargo.lock")).expect("Cargo.lock");
     let locked = locked_versions(&lock);
     let listed: BTreeMap<&str, String> = crates.iter().map(|c| (c.name.as_str(), c.version.clone())).collect();

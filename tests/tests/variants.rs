@@ -6,9 +6,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use howto_harness::Runtime;
 use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, GREETING, PLATFORMS, builds};
+use howto_harness::{Runtime, promises};
 use support::{Images, assert_prints, engine, variant};
 
 /// Labels every runtime image carries (OCI image annotations).
@@ -52,7 +52,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
         let info = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}"));
         let name = variant.tag(platform);
 
-        assert_eq!(info.user, "10001:10001", "{name}: the numeric non-root user and group the HOWTO promises");
+        assert_eq!(info.user, "10001:10001", "{name}: {}", promises::NON_ROOT_USER);
         for label in OCI_LABELS {
             assert!(info.labels.contains_key(*label), "{name}: no {label} label in {:?}", info.labels);
         }
@@ -77,10 +77,7 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
                 assert!(files.iter().any(|f| f == "usr/local/bin/app"), "{name}: no usr/local/bin/app");
                 assert!(files.iter().any(|f| f == bundle), "{name}: no CA bundle at {CA_BUNDLE}");
                 let openssl: Vec<&&str> = OPENSSL.iter().filter(|o| files.iter().any(|f| f == **o)).collect();
-                assert!(
-                    openssl.is_empty(),
-                    "{name}: runtime image holds the openssl package's {openssl:?} without RUNTIME_PACKAGES"
-                );
+                assert!(openssl.is_empty(), "{name}: {}: it holds {openssl:?}", promises::NO_OPENSSL_IN_RUNTIME);
             }
             Runtime::Scratch => {
                 // The binary and the CA bundle (export adds the container's own mount points).
@@ -155,7 +152,8 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
         let only_there: Vec<&String> = first_files.difference(files).collect();
         assert!(
             only_here.is_empty() && only_there.is_empty(),
-            "{name} must hold exactly the files of {first}: only in {name} {only_here:?}, only in {first} {only_there:?}"
+            "{}: only in {name} {only_here:?}, only in {first} {only_there:?}",
+            promises::SAME_RUNTIME_FILES
         );
         assert!(simple >= 5 * size, "simple ({simple} B) should be at least 5x {name} ({size} B)");
         assert!(smallest_static < *size, "static ({smallest_static} B) should be smaller than {name} ({size} B)");

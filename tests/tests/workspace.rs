@@ -89,9 +89,12 @@ fn each_variant_builds_every_binary_and_rebuilds_only_what_it_promises() {
         bump_count_version(&copy);
         let (tag, output) = build();
         match variant.rebuild {
-            Rebuild::CachedStep(step) => {
-                assert_cached(&format!("{name}, after a member's version bump"), &output.log, step)
-            }
+            Rebuild::CachedStep(step) => assert_cached(
+                &name,
+                "after a member's version bump, the dependency step must stay CACHED",
+                &output.log,
+                step,
+            ),
             Rebuild::CacheMount => assert_eq!(
                 names(&compiled_after_an_edit(&name, &output)),
                 ["count"],

@@ -7,11 +7,15 @@
 //! the repository itself is never edited; uncommitted changes are not seen.
 //! The drift tests that compare HOWTO.md with the Dockerfiles are skipped:
 //! they would catch every Dockerfile edit, whatever the edit breaks.
+//!
+//! What a sabotage waits for is a constant of `howto_harness::promises`,
+//! which the guarding assertion prints: the unit tests below check that each
+//! expected text is one of them and that the tests use each one.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use howto_harness::{process, repo_root};
+use howto_harness::{process, promises, repo_root};
 
 use crate::progress::Progress;
 
@@ -23,7 +27,7 @@ pub struct Sabotage {
     pub edit: Option<Edit>,
     /// Set for the test command.
     pub env: &'static [(&'static str, &'static str)],
-    /// What the failing test must say.
+    /// What the failing test must say: one of `howto_harness::promises`.
     pub expect: &'static str,
 }
 
@@ -51,7 +55,7 @@ pub const SABOTAGES: &[Sabotage] = &[
                  COPY --from=builder /app/Cargo.toml /usr/local/share/Cargo.toml\n",
         }),
         env: &[],
-        expect: r#"only in my-project:dependency-cache ["usr/local/share/Cargo.toml"]"#,
+        expect: promises::SAME_RUNTIME_FILES,
     },
     Sabotage {
         name: "sources-before-cook",
@@ -62,7 +66,7 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "COPY . .\nCOPY --from=planner /app/recipe.json recipe.json\n",
         }),
         env: &[],
-        expect: "`cargo chef cook` should be CACHED after a source edit",
+        expect: promises::COOK_CACHED,
     },
     Sabotage {
         name: "auditable-ignored",
@@ -73,14 +77,14 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "RUN cargo build --release --locked\n",
         }),
         env: &[],
-        expect: "reading the binary's dependency list",
+        expect: promises::AUDITABLE_LIST,
     },
     Sabotage {
         name: "root-runtime",
         promise: "the program runs as the numeric non-root user 10001:10001",
         edit: Some(Edit { file: "dockerfiles/Dockerfile.multistage", from: "USER 10001:10001\n", to: "" }),
         env: &[],
-        expect: "the numeric non-root user and group the HOWTO promises",
+        expect: promises::NON_ROOT_USER,
     },
     Sabotage {
         name: "openssl-in-runtime",
@@ -91,21 +95,21 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "ARG RUNTIME_PACKAGES=\"ca-certificates\"\n",
         }),
         env: &[],
-        expect: "runtime image holds the openssl package's",
+        expect: promises::NO_OPENSSL_IN_RUNTIME,
     },
     Sabotage {
         name: "skip-in-ci",
         promise: "in CI every Docker test runs: a skip is refused",
         edit: None,
         env: &[("RCH_SKIP_DOCKER_TESTS", "1"), ("CI", "1")],
-        expect: "RCH_SKIP_DOCKER_TESTS is set, but so is CI",
+        expect: promises::NO_SKIP_IN_CI,
     },
     Sabotage {
         name: "no-engine",
         promise: "without an engine the Docker tests fail and say why",
         edit: None,
         env: &[("DOCKER", "/nonexistent/docker")],
-        expect: "no docker client here can run BuildKit builds",
+        expect: promises::ENGINE_NEEDED,
     },
 ];
 
@@ -243,8 +247,98 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    /// A sabotage whose edit no longer applies would fail at run time; catch
-    /// it here, where no engine is needed.
+    /// The Rust sources an assertion may live in: the test binaries, their
+    /// shared support module, and the harness library (promises.rs aside,
+    /// which declares the texts). Name and text, read as they are.
+    fn test_sources() -> Vec<(String, String)> {
+        let mut sources = Vec::new();
+        for dir in ["tests/src", "tests/tests", "tests/tests/support"] {
+            let entries = std::fs::read_dir(repo_root().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+            for entry in entries {
+                let path = entry.expect("a directory entry").path();
+                if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests/src/promises.rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    let name = path.strip_prefix(repo_root()).expect("under the root").display().to_string();
+                    sources.push((name, text));
+                }
+            }
+        }
+        assert!(sources.len() > 10, "found only {} test sources", sources.len());
+        sources
+    }
+
+    /// Whether `source` uses `promises::{name}` outside a comment or a `use`
+    /// line: what an assertion that prints it looks like.
+    fn uses(source: &str, name: &str) -> bool {
+        let path = format!("promises::{name}");
+        source.lines().map(str::trim_start).filter(|l| !l.starts_with("//") && !l.starts_with("use ")).any(|line| {
+            line.match_indices(&path).any(|(at, _)| {
+                !line[at + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                    && !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+    }
+
+    #[test]
+    fn uses_finds_a_constant_by_its_whole_name() {
+        assert!(uses("    panic!(\"{}\", promises::COOK_CACHED);", "COOK_CACHED"));
+        assert!(!uses("    panic!(\"{}\", promises::COOK_CACHED_TOO);", "COOK_CACHED"));
+        assert!(!uses("    panic!(\"{}\", not_promises::COOK_CACHED);", "COOK_CACHED"));
+        assert!(!uses("    // promises::COOK_CACHED", "COOK_CACHED"));
+        assert!(!uses("use howto_harness::promises::COOK_CACHED;", "COOK_CACHED"));
+    }
+
+    /// A sabotage that waits for a text no assertion prints reports NOT
+    /// CAUGHT while the suite catches it: each must wait for a promise's
+    /// constant, which the assertion prints.
+    #[test]
+    fn every_sabotage_expects_a_promise_constant() {
+        for sabotage in SABOTAGES {
+            assert!(
+                promises::name_of(sabotage.expect).is_some(),
+                "{}: expects {:?}, which is none of howto_harness::promises::ALL",
+                sabotage.name,
+                sabotage.expect
+            );
+        }
+    }
+
+    #[test]
+    fn every_promise_is_printed_by_an_assertion_in_the_tests() {
+        let sources = test_sources();
+        for (name, _) in promises::ALL {
+            assert!(
+                sources.iter().any(|(_, text)| uses(text, name)),
+                "no assertion in tests/ prints promises::{name}: a sabotage of it could never be caught"
+            );
+        }
+    }
+
+    /// A promise no sabotage breaks has no place among them.
+    #[test]
+    fn every_promise_is_broken_by_a_sabotage() {
+        for (name, text) in promises::ALL {
+            assert!(SABOTAGES.iter().any(|s| s.expect == *text), "no sabotage breaks promises::{name}");
+        }
+    }
+
+    /// The texts live in promises.rs alone: a copy elsewhere would drift.
+    #[test]
+    fn no_promise_text_is_copied() {
+        let mut sources = test_sources();
+        for entry in std::fs::read_dir(repo_root().join("xtask/src")).expect("xtask/src") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                sources.push((path.display().to_string(), std::fs::read_to_string(&path).expect("an xtask source")));
+            }
+        }
+        for (name, text) in promises::ALL {
+            for (path, source) in &sources {
+                assert!(!source.contains(text), "{path} copies the text of promises::{name}; use the constant");
+            }
+        }
+    }
+
     #[test]
     fn the_skipped_drift_tests_exist() {
         let tests = std::fs::read_to_string(repo_root().join("tests/tests/howto.rs")).expect("tests/tests/howto.rs");

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use howto_harness::docker::{BuildLog, BuildOutput};
-use howto_harness::{Build, Docker, TempImages, Variant, provision};
+use howto_harness::{Build, Docker, TempImages, Variant, promises, provision};
 use testcontainers::core::WaitFor;
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::runners::SyncRunner;
@@ -19,16 +19,13 @@ use testcontainers::{GenericImage, ImageExt};
 /// outside CI shows as ignored (tests/build.rs); in CI it runs, and fails here.
 pub fn engine() -> &'static Docker {
     if std::env::var("RCH_SKIP_DOCKER_TESTS").is_ok_and(|v| !v.is_empty() && v != "0") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "RCH_SKIP_DOCKER_TESTS is set, but so is CI: CI runs every Docker test. Unset RCH_SKIP_DOCKER_TESTS."
-        );
+        assert!(std::env::var_os("CI").is_none(), "{}. Unset RCH_SKIP_DOCKER_TESTS.", promises::NO_SKIP_IN_CI);
     }
     // Set-up first: on a fresh machine it installs and starts the engine.
     if let Err(e) = provision() {
-        panic!("the set-up failed: {e}");
+        panic!("{}: the set-up failed: {e}", promises::ENGINE_NEEDED);
     }
-    let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
+    let docker = Docker::shared().unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED));
     if let Some(problem) = docker.engine.docker_host_problem(std::env::var("DOCKER_HOST").ok().as_deref()) {
         panic!("{problem}");
     }
@@ -124,13 +121,15 @@ pub struct Ran {
     pub exit_code: Option<i64>,
 }
 
-/// Asserts that the step whose header contains `needle` came from the cache.
-/// A miss lists every step, CACHED or ran, which says where it began.
-pub fn assert_cached(what: &str, log: &BuildLog, needle: &str) {
+/// Asserts that the step whose header contains `needle` came from the cache,
+/// as `promise` says it must (e.g. `promises::COOK_CACHED`), which the
+/// failure prints after `what`. A miss lists every step, CACHED or ran, which
+/// says where it began.
+pub fn assert_cached(what: &str, promise: &str, log: &BuildLog, needle: &str) {
     let step = log.step(needle).unwrap_or_else(|| panic!("{what}: no `{needle}` step in\n{}", log.tail(40)));
     assert!(
         step.cached,
-        "{what}: `{needle}` must be CACHED; the steps:\n{}\nthe end of the log:\n{}",
+        "{what}: {promise}: `{needle}` ran; the steps:\n{}\nthe end of the log:\n{}",
         log.summary(),
         log.tail(40)
     );
