@@ -54,8 +54,8 @@ enum Command {
     /// image, binary and CA-certificate sizes into HOWTO.md's sizes region
     Sizes,
     /// Break each promise the tests guard, one at a time, in a worktree of
-    /// HEAD, and check that `cargo test --workspace --locked` then fails
-    /// naming it
+    /// HEAD, and check that the test binary guarding it (`cargo test
+    /// --test NAME`) then fails naming it
     Sabotage {
         /// Only this sabotage [default: all]
         #[arg(long, value_name = "NAME")]

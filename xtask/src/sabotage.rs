@@ -1,11 +1,13 @@
 //! `cargo xtask sabotage`: breaks, one at a time, a promise the HOWTO makes,
-//! and checks that the README's test command then fails with a message that
-//! names that promise. A test suite that still passes has a hole.
+//! and checks that the test binary guarding it then fails with the message
+//! that names that promise. A test suite that still passes has a hole.
 //!
 //! Each sabotage runs in a git worktree of HEAD in the temporary directory
 //! (not inside the repository, whose workspace would claim my-project), so
 //! the repository itself is never edited; uncommitted changes are not seen.
-//! The drift tests that compare HOWTO.md with the Dockerfiles are skipped:
+//! It runs one test binary (`cargo test -p howto-harness --test NAME`), the
+//! one that must catch it, not the whole suite. When that binary is howto.rs,
+//! the drift tests that compare HOWTO.md with the Dockerfiles are skipped:
 //! they would catch every Dockerfile edit, whatever the edit breaks.
 //!
 //! What a sabotage waits for is a constant of `howto_harness::promises`,
@@ -27,12 +29,18 @@ pub struct Sabotage {
     pub edit: Option<Edit>,
     /// Set for the test command.
     pub env: &'static [(&'static str, &'static str)],
+    /// The test binary that must catch it: tests/tests/{test}.rs, run alone
+    /// with `cargo test --test {test}`.
+    pub test: &'static str,
     /// What the failing test must say: one of `howto_harness::promises`.
     pub expect: &'static str,
 }
 
+/// The test binary holding the drift tests (tests/tests/howto.rs).
+const DRIFT_BINARY: &str = "howto";
+
 /// The tests in tests/tests/howto.rs that compare HOWTO.md with the
-/// Dockerfiles, skipped during a sabotage.
+/// Dockerfiles, skipped when a sabotage runs that binary.
 const DRIFT_TESTS: [&str; 2] =
     ["every_file_shown_whole_is_byte_identical", "every_dockerfile_excerpt_is_a_run_of_real_lines"];
 
@@ -55,6 +63,7 @@ pub const SABOTAGES: &[Sabotage] = &[
                  COPY --from=builder /app/Cargo.toml /usr/local/share/Cargo.toml\n",
         }),
         env: &[],
+        test: "variants",
         expect: promises::SAME_RUNTIME_FILES,
     },
     Sabotage {
@@ -66,6 +75,7 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "COPY . .\nCOPY --from=planner /app/recipe.json recipe.json\n",
         }),
         env: &[],
+        test: "caching",
         expect: promises::COOK_CACHED,
     },
     Sabotage {
@@ -77,6 +87,7 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "RUN cargo build --release --locked\n",
         }),
         env: &[],
+        test: "sbom",
         expect: promises::AUDITABLE_LIST,
     },
     Sabotage {
@@ -84,6 +95,7 @@ pub const SABOTAGES: &[Sabotage] = &[
         promise: "the program runs as the numeric non-root user 10001:10001",
         edit: Some(Edit { file: "dockerfiles/Dockerfile.multistage", from: "USER 10001:10001\n", to: "" }),
         env: &[],
+        test: "variants",
         expect: promises::NON_ROOT_USER,
     },
     Sabotage {
@@ -95,6 +107,7 @@ pub const SABOTAGES: &[Sabotage] = &[
             to: "ARG RUNTIME_PACKAGES=\"ca-certificates\"\n",
         }),
         env: &[],
+        test: "variants",
         expect: promises::NO_OPENSSL_IN_RUNTIME,
     },
     Sabotage {
@@ -102,6 +115,7 @@ pub const SABOTAGES: &[Sabotage] = &[
         promise: "in CI every Docker test runs: a skip is refused",
         edit: None,
         env: &[("RCH_SKIP_DOCKER_TESTS", "1"), ("CI", "1")],
+        test: "variants",
         expect: promises::NO_SKIP_IN_CI,
     },
     Sabotage {
@@ -109,6 +123,7 @@ pub const SABOTAGES: &[Sabotage] = &[
         promise: "without an engine the Docker tests fail and say why",
         edit: None,
         env: &[("DOCKER", "/nonexistent/docker")],
+        test: "variants",
         expect: promises::ENGINE_NEEDED,
     },
 ];
@@ -117,6 +132,7 @@ pub const SABOTAGES: &[Sabotage] = &[
 /// named the promise.
 pub struct Outcome {
     pub name: &'static str,
+    pub test: &'static str,
     pub caught: bool,
     pub detail: String,
     pub took: Duration,
@@ -128,6 +144,7 @@ pub fn run(only: Option<&str>) -> Result<(), String> {
         let names: Vec<&str> = SABOTAGES.iter().map(|s| s.name).collect();
         return Err(format!("no sabotage named {:?}; there are {}", only.unwrap_or(""), names.join(", ")));
     }
+    let started = Instant::now();
     let head = git(repo_root(), &["rev-parse", "--short", "HEAD"])?;
     let mut progress = Progress::new(1 + chosen.len());
     progress.step(&format!("a worktree of HEAD ({head}) in {}", Worktree::base().display()));
@@ -135,18 +152,21 @@ pub fn run(only: Option<&str>) -> Result<(), String> {
 
     let mut outcomes = Vec::new();
     for sabotage in chosen {
-        progress.step(&format!("{}: {}", sabotage.name, sabotage.promise));
+        progress.step(&format!("{} (--test {}): {}", sabotage.name, sabotage.test, sabotage.promise));
         let outcome = worktree.try_sabotage(sabotage)?;
         progress.note(&format!("{}: {}", if outcome.caught { "caught" } else { "NOT CAUGHT" }, outcome.detail));
         outcomes.push(outcome);
     }
     progress.finish();
 
-    println!("| sabotage | caught | seconds | what the tests said |\n|---|---|---:|---|");
+    println!("| sabotage | test binary | caught | seconds | what the tests said |\n|---|---|---|---:|---|");
     for o in &outcomes {
         let said = o.detail.lines().next().unwrap_or_default();
-        println!("| {} | {} | {:.0} | {said} |", o.name, if o.caught { "yes" } else { "**no**" }, o.took.as_secs_f64());
+        let caught = if o.caught { "yes" } else { "**no**" };
+        println!("| {} | {} | {caught} | {:.0} | {said} |", o.name, o.test, o.took.as_secs_f64());
     }
+    let cases: Duration = outcomes.iter().map(|o| o.took).sum();
+    println!("total: {:.0} s, {:.0} s of them in the test runs", started.elapsed().as_secs_f64(), cases.as_secs_f64());
     let missed: Vec<&str> = outcomes.iter().filter(|o| !o.caught).map(|o| o.name).collect();
     if missed.is_empty() { Ok(()) } else { Err(format!("the tests did not catch: {}", missed.join(", "))) }
 }
@@ -189,10 +209,7 @@ impl Worktree {
                 .map_err(|e| format!("{}: {e}", file.display()))?;
         }
         let started = Instant::now();
-        let mut args = vec!["test", "--workspace", "--locked", "--"];
-        for test in DRIFT_TESTS {
-            args.extend(["--skip", test]);
-        }
+        let args = test_command(sabotage.test);
         let mut command = duct::cmd("cargo", args)
             .dir(&self.path)
             .env("CARGO_TARGET_DIR", Worktree::base().join("target"))
@@ -218,8 +235,26 @@ impl Worktree {
                 process::tail(&output, 20)
             ),
         };
-        Ok(Outcome { name: sabotage.name, caught: !output.status.success() && named, detail, took })
+        Ok(Outcome {
+            name: sabotage.name,
+            test: sabotage.test,
+            caught: !output.status.success() && named,
+            detail,
+            took,
+        })
     }
+}
+
+/// The arguments of `cargo` that run one test binary, with the drift tests
+/// skipped if it is theirs.
+fn test_command(test: &str) -> Vec<&str> {
+    let mut args = vec!["test", "-p", "howto-harness", "--locked", "--test", test, "--"];
+    if test == DRIFT_BINARY {
+        for drift in DRIFT_TESTS {
+            args.extend(["--skip", drift]);
+        }
+    }
+    args
 }
 
 impl Drop for Worktree {
@@ -314,6 +349,30 @@ mod tests {
         }
     }
 
+    /// The binary a sabotage runs must be able to print its promise: the
+    /// constant is used in that binary's file, in the support module it
+    /// includes, or in the harness library.
+    #[test]
+    fn each_sabotage_runs_a_binary_that_asserts_its_promise() {
+        let sources = test_sources();
+        for sabotage in SABOTAGES {
+            let name = promises::name_of(sabotage.expect).unwrap_or("?");
+            let binary = format!("tests/tests/{}.rs", sabotage.test);
+            let own = sources.iter().find(|(path, _)| *path == binary);
+            let (_, own) = own.unwrap_or_else(|| panic!("{}: there is no test binary {binary}", sabotage.name));
+            let reachable = |path: &str| {
+                *path == binary
+                    || path.starts_with("tests/src/")
+                    || (path.starts_with("tests/tests/support/") && own.contains("mod support;"))
+            };
+            assert!(
+                sources.iter().any(|(path, text)| reachable(path) && uses(text, name)),
+                "{}: {binary} cannot print promises::{name}",
+                sabotage.name
+            );
+        }
+    }
+
     /// A promise no sabotage breaks has no place among them.
     #[test]
     fn every_promise_is_broken_by_a_sabotage() {
@@ -341,12 +400,26 @@ mod tests {
 
     #[test]
     fn the_skipped_drift_tests_exist() {
-        let tests = std::fs::read_to_string(repo_root().join("tests/tests/howto.rs")).expect("tests/tests/howto.rs");
+        let path = format!("tests/tests/{DRIFT_BINARY}.rs");
+        let tests = std::fs::read_to_string(repo_root().join(&path)).expect(&path);
         for test in DRIFT_TESTS {
-            assert!(tests.contains(&format!("fn {test}()")), "tests/tests/howto.rs has no test {test}");
+            assert!(tests.contains(&format!("fn {test}()")), "{path} has no test {test}");
         }
     }
 
+    #[test]
+    fn one_binary_runs_and_the_drift_tests_are_skipped_in_theirs_alone() {
+        let command = test_command("caching");
+        assert_eq!(command, ["test", "-p", "howto-harness", "--locked", "--test", "caching", "--"]);
+        let command = test_command(DRIFT_BINARY);
+        assert_eq!(command[..7], ["test", "-p", "howto-harness", "--locked", "--test", DRIFT_BINARY, "--"]);
+        for test in DRIFT_TESTS {
+            assert!(command.windows(2).any(|w| w == ["--skip", test]), "{command:?}");
+        }
+    }
+
+    /// A sabotage whose edit no longer applies would fail at run time; catch
+    /// it here, where no engine is needed.
     #[test]
     fn every_edit_applies_to_the_files_as_they_are() {
         for sabotage in SABOTAGES {
