@@ -48,7 +48,8 @@ enum Command {
     /// reference; write HOWTO.md's emulation region
     Emulation(EmulationArgs),
     /// Build each builder twice from scratch and compare the binaries; cost
-    /// `--build-arg AUDITABLE=1`; write HOWTO.md's provenance region
+    /// `--build-arg AUDITABLE=1`; write HOWTO.md's provenance region, and
+    /// fail if two binaries differ
     Provenance,
     /// Build the native fixture's TLS binaries with every variant; write the
     /// image, binary and CA-certificate sizes into HOWTO.md's sizes region

@@ -1,7 +1,8 @@
 //! `cargo xtask provenance`: what an image can prove about where its binary
 //! came from. Two builds from scratch of the same sources, per variant and
 //! platform, and their binaries' SHA-256; then what cargo-auditable's
-//! dependency list (`--build-arg AUDITABLE=1`) costs on deps-heavy.
+//! dependency list (`--build-arg AUDITABLE=1`) costs on deps-heavy. Two
+//! binaries that differ are written into the report, and then fail the run.
 
 use std::path::Path;
 
@@ -24,6 +25,9 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
     let copy = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
     let mut temp = howto_harness::TempImages::new(&docker);
     let mut rows = Vec::new();
+    // Builders whose two builds gave different binaries: reported in the
+    // table like the others, and then an error.
+    let mut differing = Vec::new();
     for (variant, platform) in builds {
         let label = measure::Target { variant, platform }.label();
         let mut sums = Vec::new();
@@ -39,13 +43,10 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
             progress.note(&format!("{:.1}s, sha256 {}…", output.elapsed.as_secs_f64(), &sums[build - 1][..12]));
         }
         temp.remove_all();
-        // One column when the sums agree, as they should: both when not.
-        let sum = if sums[0] == sums[1] {
-            format!("`{}…`", &sums[0][..16])
-        } else {
-            format!("**differ**: `{}…`, `{}…`", &sums[0][..16], &sums[1][..16])
-        };
-        rows.push(vec![label, sum]);
+        if sums[0] != sums[1] {
+            differing.push(label.clone());
+        }
+        rows.push(vec![label, sum_cell(&sums[0], &sums[1])]);
     }
     let reproducible = Table { headers: vec!["builder", "sha256 of both builds' binary"], rows };
     println!("{}", reproducible.to_text());
@@ -65,7 +66,32 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
     howto::update(howto_path, &[(regions::PROVENANCE.to_string(), text)])?;
     progress.note(&format!("wrote {}", howto_path.display()));
     progress.finish();
-    Ok(())
+    verdict(&differing)
+}
+
+/// The table's cell for a builder's two sums: one when they agree, as they
+/// should, both when not.
+fn sum_cell(first: &str, second: &str) -> String {
+    if first == second {
+        format!("`{}…`", &first[..16])
+    } else {
+        format!("**differ**: `{}…`, `{}…`", &first[..16], &second[..16])
+    }
+}
+
+/// An error when any builder's two builds gave different binaries: the
+/// report, already written, shows both sums, but a run that finds a
+/// non-reproducible build must not end as a success.
+fn verdict(differing: &[String]) -> Result<(), String> {
+    if differing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "not reproducible: two builds from scratch gave different binaries with {} \
+             (both sums are in the table above and in HOWTO.md's provenance region)",
+            differing.join(", ")
+        ))
+    }
 }
 
 /// deps-heavy with the default variant, without and with AUDITABLE=1: a
@@ -114,4 +140,26 @@ fn auditable_costs(docker: &Docker, progress: &mut Progress) -> Result<Table, St
         temp.remove_all();
     }
     Ok(Table { headers: vec!["build", "cold (s)", "warm (s)", "binary (bytes)", "crates listed"], rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const B: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn equal_sums_show_once_and_pass() {
+        assert_eq!(sum_cell(A, A), "`0123456789abcdef…`");
+        assert_eq!(verdict(&[]), Ok(()));
+    }
+
+    #[test]
+    fn differing_sums_show_both_and_fail_naming_the_builders() {
+        assert_eq!(sum_cell(A, B), "**differ**: `0123456789abcdef…`, `fedcba9876543210…`");
+        let error = verdict(&["static".to_string(), "multi-platform linux/arm64".to_string()]).unwrap_err();
+        assert!(error.contains("static, multi-platform linux/arm64"), "{error}");
+        assert!(error.contains("different binaries"), "{error}");
+    }
 }
