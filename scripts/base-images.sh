@@ -33,7 +33,8 @@ base_images() {
 
 case "${1:-}" in
   --list) base_images; exit 0 ;;
-  --check|"") ;;
+  --check) ;;
+  "") hold_setup_lock ;;
   *) die "usage: $0 [--list|--check]" ;;
 esac
 

@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
+hold_setup_lock
 
 pick_docker || die "no docker client can run BuildKit builds; run scripts/provision.sh first"
 docker=$DOCKER_CLI
@@ -39,9 +40,24 @@ run_args=(--network host
 config=$(printf '%s\n' "$image" "${run_args[@]}" | sha256sum | cut -c1-16)
 started_with() { "$docker" inspect -f '{{index .Config.Labels "io.github.rust-container-howto.config"}}' "$container" 2>/dev/null; }
 
-if answers && [ "$(started_with)" = "$config" ]; then
-  log "current engine: $("${current[@]}" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}') answers"
-  exit 0
+if [ "$(started_with)" = "$config" ]; then
+  # Ours and as configured: used as it is. Running but not answering, it may
+  # be starting or busy with another run's builds: wait, and never replace
+  # an engine that a run may be using.
+  for i in $(seq 1 60); do
+    if answers; then
+      log "current engine: $("${current[@]}" version --format 'engine {{.Server.Version}}, client {{.Client.Version}}') answers"
+      exit 0
+    fi
+    [ "$("$docker" inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ] || break
+    [ "$i" -lt 60 ] || die "the current engine in $container runs but has not answered at $dir/run/docker.sock for a minute.
+Its log: $docker logs --tail 50 $container. To have the set-up start it again: $docker rm -f $container"
+    sleep 1
+  done
+fi
+# A container of that name that the set-up did not start is not its to replace.
+if "$docker" inspect "$container" >/dev/null 2>&1 && [ -z "$(started_with)" ]; then
+  die "a container named $container exists that the set-up did not start (it has no io.github.rust-container-howto.config label); rename or remove it"
 fi
 need_root "starting the current engine"
 mkdir -p "$dir/bin" "$dir/client/cli-plugins" "$dir/run" "$dir/lib-docker" "$dir/lib-containerd"

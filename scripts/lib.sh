@@ -19,6 +19,29 @@ start_detached() {
   setsid nohup "$@" >"$log" 2>&1 </dev/null 9>&- &
 }
 
+# Takes the set-up's lock (fd 9), so that set-ups started together wait for
+# one another instead of installing, or starting, the same thing twice. A
+# script that provision.sh runs inherits fd 9, and with it the lock, so its
+# own call returns at once.
+hold_setup_lock() {
+  RCH_LOCK=${TMPDIR:-/tmp}/rust-container-howto-provision.$(id -u).lock
+  [ "$(readlink /proc/$$/fd/9 2>/dev/null)" = "$RCH_LOCK" ] || exec 9>"$RCH_LOCK"
+  flock -n 9 && return 0
+  log "another run is setting up (lock: $RCH_LOCK); waiting for it"
+  # A fresh machine's set-up takes about 6 minutes; far longer means a stuck holder.
+  flock -w 1800 9 || die "the lock $RCH_LOCK was not freed in 30 minutes; it is held by:$(lock_holders)"
+}
+
+# The processes that have the lock open, for the message when it is not freed.
+lock_holders() {
+  local fd
+  for fd in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$RCH_LOCK" ] || continue
+    fd=${fd#/proc/}
+    printf ' %s (%s)' "${fd%%/*}" "$(tr '\0' ' ' <"/proc/${fd%%/*}/cmdline" 2>/dev/null)"
+  done
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root: run the set-up as root, sudo $RCH_SELF"; }
 RCH_SELF=${RCH_SELF:-$0}
 
@@ -69,6 +92,7 @@ quietly() {
 # unless DOCKER_BUILDKIT=1 (exported here), buildx plugin or not; from 23.0
 # on, `docker build` is buildx, so a client without it is skipped.
 # DOCKER=/path/to/docker overrides the choice.
+quiet_client() { env -u DOCKER_HOST -u DOCKER_CONTEXT timeout 20 "$@"; }
 pick_docker() {
   local candidates=() c version
   if [ -n "${DOCKER:-}" ]; then candidates=("$DOCKER"); else candidates=(docker /usr/bin/docker); fi
@@ -76,12 +100,14 @@ pick_docker() {
     command -v "$c" >/dev/null 2>&1 || continue
     export DOCKER_CLI DOCKER_BUILDER
     DOCKER_CLI=$(command -v "$c")
-    version=$("$c" --version | sed -n 's/^Docker version \([0-9]*\).*/\1/p')
+    # What the client is does not depend on the engine, and 20.10's asks the
+    # engine it names, which may hang, or a context, which may not resolve.
+    version=$(quiet_client "$c" --version | sed -n 's/^Docker version \([0-9]*\).*/\1/p')
     if [ -n "$version" ] && [ "$version" -lt 23 ]; then
       export DOCKER_BUILDKIT=1
       DOCKER_BUILDER="DOCKER_BUILDKIT=1"; return 0
     fi
-    if "$c" buildx version >/dev/null 2>&1; then
+    if quiet_client "$c" buildx version >/dev/null 2>&1; then
       DOCKER_BUILDER=buildx; return 0
     fi
   done

@@ -7,31 +7,16 @@
 # Installing and starting things needs root: where that cannot be done, it
 # stops with the one command to run.
 #
-# Under a lock, so that test binaries started together wait for one another
-# instead of installing the same thing twice. A run killed half-way leaves
-# nothing that looks finished: each step checks the result, not a marker.
+# Under a lock (lib.sh's hold_setup_lock), so that test binaries started
+# together wait for one another. A run killed half-way leaves nothing that
+# looks finished: each step checks the result, not a marker.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export RCH_SELF=$here/provision.sh
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
-lock=${TMPDIR:-/tmp}/rust-container-howto-provision.$(id -u).lock
-exec 9>"$lock"
-# The processes that have the lock open, for the message when it is not freed.
-lock_holders() {
-  local fd
-  for fd in /proc/[0-9]*/fd/*; do
-    [ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] || continue
-    fd=${fd#/proc/}
-    printf ' %s (%s)' "${fd%%/*}" "$(tr '\0' ' ' <"/proc/${fd%%/*}/cmdline" 2>/dev/null)"
-  done
-}
-if ! flock -n 9; then
-  log "another run is provisioning (lock: $lock); waiting for it"
-  # A fresh machine's set-up takes about 6 minutes; far longer means a stuck holder.
-  flock -w 1800 9 || die "the lock $lock was not freed in 30 minutes; it is held by:$(lock_holders)"
-fi
+hold_setup_lock
 start=$SECONDS
 
 # curl decides between pulling and the offline mirror: without it, a

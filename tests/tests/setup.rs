@@ -12,6 +12,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use howto_harness::Docker;
+use howto_harness::process::{check, run_with_timeout};
 use howto_harness::registry::{LocalRegistry, answers_as_registry, push_manifest_list};
 use howto_harness::temporary::{RUN_LABEL, sweep_leftovers};
 use howto_harness::{Build, repo_root};
@@ -233,13 +235,18 @@ fn images_of_a_killed_run_are_swept_by_the_next_one() {
     assert!(docker.inspect(&alive).is_ok(), "the sweep removed {alive}, an image of a run still going");
 }
 
-/// Whether `pid` is a running provision.sh or one of its children (a step
-/// it runs, which shares its lock while it runs), walking up the parents.
+/// Whether `pid` is a running set-up script (provision.sh, or one of the
+/// scripts it runs, run directly) or a child of one (a step it runs, which
+/// shares its lock while it runs), walking up the parents.
 fn runs_for_a_set_up(pid: u32) -> bool {
     let mut pid = pid;
     while pid > 1 {
         let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&command).contains("provision.sh") {
+        let command = String::from_utf8_lossy(&command);
+        if ["provision.sh", "setup-engine.sh", "base-images.sh", "current-engine.sh"]
+            .iter()
+            .any(|s| command.contains(s))
+        {
             return true;
         }
         // The parent is the 4th field of /proc/PID/stat, after "(comm)".
@@ -276,4 +283,281 @@ fn the_daemons_it_starts_do_not_hold_its_lock() {
         }
     }
     assert!(holders.is_empty(), "processes other than a running set-up hold {}: {holders:?}", lock.display());
+}
+
+// --- The set-up never breaks a running engine ---------------------------------
+//
+// A set-up that starts a second dockerd beside a running one breaks the first:
+// the new daemon replaces its socket and containerd's state before it fails.
+// Each test below runs the set-up with a stand-in `dockerd` first on the PATH,
+// which only records that it was called, so a set-up that tried to start a
+// daemon fails the test without touching this machine's engine; and each ends
+// by checking that the engine that answered before still answers, from the
+// same process.
+
+/// The default socket's daemon pid file, which dockerd writes.
+const DOCKERD_PID_FILE: &str = "/var/run/docker.pid";
+
+/// A PATH whose `dockerd` is a stand-in that writes a mark and fails, before
+/// the rest of this process's PATH.
+struct NoDockerd {
+    dir: tempfile::TempDir,
+}
+
+impl NoDockerd {
+    fn new() -> NoDockerd {
+        let dir = tempfile::Builder::new().prefix("rch-no-dockerd-").tempdir().expect("a temporary directory");
+        let stand_in = dir.path().join("dockerd");
+        let mark = dir.path().join("called");
+        std::fs::write(&stand_in, format!("#!/bin/sh\necho \"$*\" >>'{}'\nexit 1\n", mark.display())).expect("write");
+        std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        NoDockerd { dir }
+    }
+
+    fn path(&self) -> std::ffi::OsString {
+        let rest = std::env::var_os("PATH").expect("PATH");
+        std::env::join_paths(std::iter::once(self.dir.path().to_path_buf()).chain(std::env::split_paths(&rest)))
+            .expect("a PATH")
+    }
+
+    /// Fails the test if the set-up tried to start a daemon.
+    fn assert_never_called(&self) {
+        let calls = std::fs::read_to_string(self.dir.path().join("called")).unwrap_or_default();
+        assert!(calls.is_empty(), "the set-up tried to start dockerd: dockerd {calls}");
+    }
+}
+
+/// What answers before a test: the engine this run uses, and the daemon on
+/// the default socket with its pid. `still_answers` checks that both are as
+/// they were.
+struct RunningEngine {
+    docker: &'static Docker,
+    default_pid: String,
+}
+
+impl RunningEngine {
+    fn now() -> RunningEngine {
+        let docker = engine();
+        let default_pid = std::fs::read_to_string(DOCKERD_PID_FILE).unwrap_or_default().trim().to_string();
+        let engine = RunningEngine { docker, default_pid };
+        engine.still_answers();
+        engine
+    }
+
+    fn still_answers(&self) {
+        self.docker
+            .output(&["info", "--format", "{{.ServerVersion}}"], Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("the engine this run uses stopped answering after the set-up ran: {e}"));
+        let pid = std::fs::read_to_string(DOCKERD_PID_FILE).unwrap_or_default().trim().to_string();
+        assert_eq!(pid, self.default_pid, "the dockerd that owns {DOCKERD_PID_FILE} changed");
+        if !pid.is_empty() {
+            let answer =
+                duct::cmd!("docker", "-H", "unix:///var/run/docker.sock", "version", "--format", "{{.Server.Version}}")
+                    .stdout_capture()
+                    .stderr_capture()
+                    .unchecked()
+                    .run()
+                    .expect("run docker version");
+            assert!(
+                answer.status.success(),
+                "the dockerd at unix:///var/run/docker.sock (pid {pid}) stopped answering: {}",
+                String::from_utf8_lossy(&answer.stderr)
+            );
+        }
+    }
+}
+
+/// scripts/provision.sh of this repository, with `no_dockerd`'s PATH, offline
+/// mode forced (no registry probe), and this environment otherwise.
+fn set_up(no_dockerd: &NoDockerd) -> Command {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo_root().join("scripts/provision.sh"))
+        .env("PATH", no_dockerd.path())
+        .env("RCH_BASE_IMAGES", "offline")
+        .timeout(Duration::from_secs(180));
+    command
+}
+
+/// The set-up with `DOCKER_HOST` at an engine that does not answer: it must
+/// stop at once, name the variable and the address, and say what to do.
+fn stops_naming_docker_host(docker_host: &str) {
+    let running = RunningEngine::now();
+    let no_dockerd = NoDockerd::new();
+    set_up(&no_dockerd).env("DOCKER_HOST", docker_host).assert().code(1).stderr(
+        predicate::str::contains(format!("DOCKER_HOST names the engine at {docker_host}, and it does not answer"))
+            .and(predicate::str::contains("unset DOCKER_HOST"))
+            .and(predicate::str::contains("starts no engine of its own")),
+    );
+    no_dockerd.assert_never_called();
+    running.still_answers();
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn docker_host_at_a_socket_that_does_not_exist_stops_the_set_up() {
+    let missing = tempfile::tempdir().expect("a temporary directory");
+    stops_naming_docker_host(&format!("unix://{}/docker.sock", missing.path().display()));
+}
+
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn docker_host_at_a_tcp_port_where_nothing_listens_stops_the_set_up() {
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port").local_addr().expect("its address");
+    // The listener is closed here: nothing listens on that port now.
+    stops_naming_docker_host(&format!("tcp://{port}"));
+}
+
+/// A dockerd of this test's own: its own socket, data, state and pid file,
+/// no bridge and no iptables rules, so that it shares nothing with the
+/// machine's engine. Continued and stopped on drop.
+struct OwnDockerd {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl OwnDockerd {
+    fn start() -> OwnDockerd {
+        // Short: containerd's socket lies below it, and socket paths are
+        // limited to 107 bytes.
+        let dir = tempfile::Builder::new().prefix("rch-d-").tempdir_in("/tmp").expect("a temporary directory");
+        let at = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(at("daemon.json"), "{}\n").expect("daemon.json");
+        let log = std::fs::File::create(at("dockerd.log")).expect("dockerd.log");
+        let child = std::process::Command::new("dockerd")
+            .args(["--host", &format!("unix://{}", at("docker.sock"))])
+            .args(["--data-root", &at("data"), "--exec-root", &at("exec"), "--pidfile", &at("docker.pid")])
+            .args(["--config-file", &at("daemon.json"), "--bridge", "none", "--iptables=false"])
+            .stdout(log.try_clone().expect("dup"))
+            .stderr(log)
+            .spawn()
+            .expect("start a dockerd of the test's own");
+        let dockerd = OwnDockerd { child, dir };
+        dockerd.wait_until_it_answers();
+        dockerd
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}/docker.sock", self.dir.path().display())
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn answers(&self) -> bool {
+        let info = duct::cmd!("docker", "-H", self.host(), "info").stdout_null().stderr_null().unchecked();
+        run_with_timeout(info, Duration::from_secs(10)).is_ok_and(|o| o.status.success())
+    }
+
+    fn wait_until_it_answers(&self) {
+        for _ in 0..60 {
+            if self.answers() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let log = std::fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        panic!("the test's own dockerd did not answer in 60 s; the end of its log:\n{}", tail.join("\n"));
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill").args([signal, &self.pid()]).status().expect("kill");
+        assert!(status.success(), "kill {signal} {} failed", self.pid());
+    }
+}
+
+impl Drop for OwnDockerd {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.pid()]).status();
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.pid()]).status();
+        for _ in 0..30 {
+            if self.child.try_wait().is_ok_and(|status| status.is_some()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A dockerd that runs but does not answer (stopped with SIGSTOP): named by
+/// DOCKER_HOST, the set-up stops naming the variable; found running while
+/// the default socket does not answer (played in a mount namespace whose
+/// /run is empty), the set-up stops naming the process, and starts no
+/// second daemon. Continued, that dockerd answers again.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn a_dockerd_that_runs_but_does_not_answer_is_named_and_left_alone() {
+    let running = RunningEngine::now();
+    let stopped = OwnDockerd::start();
+    stopped.signal("-STOP");
+    let no_dockerd = NoDockerd::new();
+
+    set_up(&no_dockerd).env("DOCKER_HOST", stopped.host()).assert().code(1).stderr(predicate::str::contains(format!(
+        "DOCKER_HOST names the engine at {}, and it does not answer",
+        stopped.host()
+    )));
+
+    let script = repo_root().join("scripts/provision.sh");
+    let mut without_default_socket = Command::new("unshare");
+    without_default_socket
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            r#"mount -t tmpfs rch-empty /run && exec bash "$0""#,
+        ])
+        .arg(&script)
+        .env("PATH", no_dockerd.path())
+        .env("RCH_BASE_IMAGES", "offline")
+        .env_remove("DOCKER_HOST")
+        .env_remove("RCH_ENGINE")
+        .timeout(Duration::from_secs(180));
+    without_default_socket.assert().code(1).stderr(
+        predicate::str::contains(
+            "a dockerd already runs, but the engine at unix:///var/run/docker.sock does not answer",
+        )
+        .and(predicate::str::contains(format!("\n  {} (dockerd --host {}", stopped.pid(), stopped.host())))
+        .and(predicate::str::contains("never starts a second dockerd")),
+    );
+    no_dockerd.assert_never_called();
+
+    stopped.signal("-CONT");
+    assert!(stopped.answers(), "the test's own dockerd does not answer after SIGCONT");
+    running.still_answers();
+}
+
+/// Two set-ups at once, as two test binaries or `cargo xtask demo` beside
+/// `cargo test` start them: both succeed, and neither starts a daemon.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+#[serial]
+fn two_set_ups_at_once_both_succeed_and_start_no_daemon() {
+    let running = RunningEngine::now();
+    let no_dockerd = NoDockerd::new();
+    let script = repo_root().join("scripts/provision.sh");
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let set_up = duct::cmd!("bash", &script)
+                .env("PATH", no_dockerd.path())
+                .env("RCH_BASE_IMAGES", "offline")
+                .stdout_capture()
+                .stderr_capture();
+            std::thread::spawn(move || run_with_timeout(set_up, Duration::from_secs(300)))
+        })
+        .collect();
+    for (i, set_up) in both.into_iter().enumerate() {
+        let output = set_up.join().expect("a set-up's thread").unwrap_or_else(|e| panic!("set-up {i} of two: {e}"));
+        check(&format!("set-up {i} of two at once"), output).unwrap_or_else(|e| panic!("{e}"));
+    }
+    no_dockerd.assert_never_called();
+    running.still_answers();
 }
