@@ -298,6 +298,9 @@ fn the_daemons_it_starts_do_not_hold_its_lock() {
 /// The default socket's daemon pid file, which dockerd writes.
 const DOCKERD_PID_FILE: &str = "/var/run/docker.pid";
 
+/// A base image every engine the set-up provides has.
+const BASE_IMAGE: &str = "debian:trixie-slim";
+
 /// A PATH whose `dockerd` is a stand-in that writes a mark and fails, before
 /// the rest of this process's PATH.
 struct NoDockerd {
@@ -351,18 +354,14 @@ impl RunningEngine {
         let pid = std::fs::read_to_string(DOCKERD_PID_FILE).unwrap_or_default().trim().to_string();
         assert_eq!(pid, self.default_pid, "the dockerd that owns {DOCKERD_PID_FILE} changed");
         if !pid.is_empty() {
-            let answer =
-                duct::cmd!("docker", "-H", "unix:///var/run/docker.sock", "version", "--format", "{{.Server.Version}}")
-                    .stdout_capture()
-                    .stderr_capture()
-                    .unchecked()
-                    .run()
-                    .expect("run docker version");
-            assert!(
-                answer.status.success(),
-                "the dockerd at unix:///var/run/docker.sock (pid {pid}) stopped answering: {}",
-                String::from_utf8_lossy(&answer.stderr)
-            );
+            // A container on the default bridge network: an engine can answer
+            // and still have lost its network (docker0) to another dockerd.
+            let run = duct::cmd!("docker", "-H", "unix:///var/run/docker.sock", "run", "--rm", BASE_IMAGE, "true")
+                .stdout_capture()
+                .stderr_capture();
+            let output = run_with_timeout(run, Duration::from_secs(60)).expect("run docker run");
+            check(&format!("a container on the dockerd at unix:///var/run/docker.sock (pid {pid})"), output)
+                .unwrap_or_else(|e| panic!("the machine's engine no longer works after the set-up ran: {e}"));
         }
     }
 }
@@ -410,9 +409,9 @@ fn docker_host_at_a_tcp_port_where_nothing_listens_stops_the_set_up() {
     stops_naming_docker_host(&format!("tcp://{port}"));
 }
 
-/// A dockerd of this test's own: its own socket, data, state and pid file,
-/// no bridge and no iptables rules, so that it shares nothing with the
-/// machine's engine. Continued and stopped on drop.
+/// A dockerd of this test's own: its own socket, data, state, pid file and
+/// network namespace, no bridge and no iptables rules, so that it shares
+/// nothing with the machine's engine. Continued and stopped on drop.
 struct OwnDockerd {
     child: std::process::Child,
     dir: tempfile::TempDir,
@@ -426,8 +425,10 @@ impl OwnDockerd {
         let at = |name: &str| dir.path().join(name).display().to_string();
         std::fs::write(at("daemon.json"), "{}\n").expect("daemon.json");
         let log = std::fs::File::create(at("dockerd.log")).expect("dockerd.log");
-        let child = std::process::Command::new("dockerd")
-            .args(["--host", &format!("unix://{}", at("docker.sock"))])
+        // In a network namespace of its own: a dockerd with no bridge of its
+        // own deletes docker0, and with it the machine's engine's network.
+        let child = std::process::Command::new("unshare")
+            .args(["--net", "dockerd", "--host", &format!("unix://{}", at("docker.sock"))])
             .args(["--data-root", &at("data"), "--exec-root", &at("exec"), "--pidfile", &at("docker.pid")])
             .args(["--config-file", &at("daemon.json"), "--bridge", "none", "--iptables=false"])
             .stdout(log.try_clone().expect("dup"))
