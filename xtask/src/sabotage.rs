@@ -228,12 +228,15 @@ impl Worktree {
         let detail = match (output.status.success(), named) {
             (true, _) => "cargo test passed".to_string(),
             (false, true) => format!("{} failed: \"{}\"", failed_tests.join(", "), sabotage.expect),
-            (false, false) => format!(
-                "cargo test failed ({}), without saying \"{}\"; its end:\n{}",
-                failed_tests.join(", "),
-                sabotage.expect,
-                process::tail(&output, 20)
-            ),
+            (false, false) => {
+                let said = panic_messages(&text);
+                let said = if said.is_empty() { process::tail(&output, 20) } else { said.join("\n") };
+                format!(
+                    "cargo test failed ({}), without saying \"{}\"; it said:\n{said}",
+                    failed_tests.join(", "),
+                    sabotage.expect
+                )
+            }
         };
         Ok(Outcome {
             name: sabotage.name,
@@ -243,6 +246,29 @@ impl Worktree {
             took,
         })
     }
+}
+
+/// What the failed tests said, each message once (its first lines): what
+/// a test command's end, a backtrace, would not show.
+fn panic_messages(text: &str) -> Vec<String> {
+    let mut messages: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if !(line.starts_with("thread '") && line.contains(" panicked at ")) {
+            continue;
+        }
+        let message: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.is_empty() && !l.starts_with("stack backtrace:") && !l.starts_with("note: "))
+            .take(6)
+            .collect();
+        let message = message.join("\n");
+        if !message.is_empty() && !messages.contains(&message) {
+            messages.push(message);
+        }
+    }
+    messages.truncate(4);
+    messages
 }
 
 /// The arguments of `cargo` that run one test binary, with the drift tests
@@ -416,6 +442,28 @@ mod tests {
         for test in DRIFT_TESTS {
             assert!(command.windows(2).any(|w| w == ["--skip", test]), "{command:?}");
         }
+    }
+
+    #[test]
+    fn a_miss_shows_what_the_failed_tests_said_once() {
+        let text = "running 2 tests\n\
+            thread 'a' (11) panicked at tests/tests/support/mod.rs:29:9:\n\
+            the set-up failed: it stopped\n\
+            stack backtrace:\n   0: frames\n\
+            thread 'b' (12) panicked at tests/tests/support/mod.rs:29:9:\n\
+            the set-up failed: it stopped\n\
+            note: Some details are omitted\n\
+            thread 'c' (13) panicked at tests/tests/variants.rs:55:9:\n\
+            assertion `left == right` failed: x\n  left: \"\"\n right: \"10001:10001\"\n\n\
+            test result: FAILED.\n";
+        assert_eq!(
+            panic_messages(text),
+            [
+                "the set-up failed: it stopped",
+                "assertion `left == right` failed: x\n  left: \"\"\n right: \"10001:10001\""
+            ]
+        );
+        assert!(panic_messages("test result: ok.\n").is_empty());
     }
 
     /// A sabotage whose edit no longer applies would fail at run time; catch
