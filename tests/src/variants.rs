@@ -73,6 +73,11 @@ pub const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
 /// which `SSL_CERT_FILE` names.
 pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// What a failed build prints, after cargo's own output, when its log shows
+/// a missing C library, header or `pkg-config` (and only then): the start of
+/// the Dockerfiles' hint, which goes on to name `BUILD_PACKAGES`.
+pub const MISSING_LIBRARY_HINT: &str = "Missing a C library or tool?";
+
 /// What tells a platform's images apart from the inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Machine {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
 use howto_harness::scenarios::side_by_side;
-use howto_harness::variants::{CA_BUNDLE, builds};
+use howto_harness::variants::{CA_BUNDLE, CONTEXT, MISSING_LIBRARY_HINT, builds};
 use howto_harness::{Docker, Rebuild, VARIANTS, nonce, promises, unique_tag};
 use support::tls::TlsServer;
 use support::{Images, assert_cached, engine, variant};
@@ -113,8 +113,11 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
     // containerd store every layer.)
     let dir = tempfile::tempdir().expect("temp dir");
     // Each Dockerfile once: its platforms share the RUN that fails. The last
-    // platform, so that multi-platform's is the cross build.
-    side_by_side(VARIANTS, |variant| {
+    // platform, so that multi-platform's is the cross build. One after the
+    // other: BuildKit runs a step that two builds share once, and only one of
+    // them gets its output (simple's and multistage's builder steps are the
+    // same), so a build beside another could fail without printing anything.
+    for variant in VARIANTS {
         let platform = variant.build_platforms().last().copied().flatten();
         let tag = unique_tag("native-missing");
         let mut images = Images::new(docker);
@@ -128,10 +131,45 @@ fn a_missing_native_package_names_the_build_argument_that_adds_it() {
             panic!("{}: built openssl-sys without BUILD_PACKAGES", variant.tag(platform));
         };
         let error = error.to_string();
+        let hint = printed_hint(&error)
+            .unwrap_or_else(|| panic!("{}: the failure prints no hint:\n{error}", variant.tag(platform)));
         for named in ["BUILD_PACKAGES", "libssl-dev"] {
-            assert!(error.contains(named), "{}: the failure does not name {named}:\n{error}", variant.tag(platform));
+            assert!(hint.contains(named), "{}: the hint does not name {named}: {hint}", variant.tag(platform));
         }
-    });
+    }
+}
+
+/// The hint as the failed step printed it: a line of the step's output, not
+/// the step's header, which shows the command that would print it.
+fn printed_hint(log: &str) -> Option<&str> {
+    log.lines().find(|line| line.contains(MISSING_LIBRARY_HINT) && !line.contains("echo >&2"))
+}
+
+/// The other side of the hint: a plain compile error in the crate's own code
+/// fails every build without a word about C libraries, which would send the
+/// reader the wrong way.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn a_compile_error_gets_no_hint_about_c_libraries() {
+    let docker = engine();
+    let copy = scratch_copy(CONTEXT).expect("copy my-project");
+    copy.append("src/main.rs", &format!("\n// {}\nfn broken() -> u32 {{ \"not a number\" }}\n", nonce()))
+        .expect("a type error in src/main.rs");
+    // One after the other, as above.
+    for variant in VARIANTS {
+        let platform = variant.build_platforms().first().copied().flatten();
+        let tag = unique_tag("compile-error");
+        let mut images = Images::new(docker);
+        images.adopt(&tag);
+        let build = variant.build(copy.path(), &tag, platform, &[]);
+        let Err(error) = docker.build(&build) else {
+            panic!("{}: built a crate with a type error", variant.tag(platform));
+        };
+        let error = error.to_string();
+        let name = variant.tag(platform);
+        assert!(error.contains("mismatched types"), "{name}: the failure does not show cargo's error:\n{error}");
+        assert_eq!(printed_hint(&error), None, "{name}: a type error got the C library hint:\n{error}");
+    }
 }
 
 /// glibc 2.34 and later carry the `files` and `dns` lookups inside libc, so a
