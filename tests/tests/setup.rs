@@ -317,10 +317,11 @@ impl NoDockerd {
         NoDockerd { dir }
     }
 
-    fn path(&self) -> std::ffi::OsString {
+    fn path(&self) -> std::path::PathBuf {
         let rest = std::env::var_os("PATH").expect("PATH");
         std::env::join_paths(std::iter::once(self.dir.path().to_path_buf()).chain(std::env::split_paths(&rest)))
             .expect("a PATH")
+            .into()
     }
 
     /// Fails the test if the set-up tried to start a daemon.
@@ -366,24 +367,12 @@ impl RunningEngine {
     }
 }
 
-/// scripts/provision.sh of this repository, with `no_dockerd`'s PATH, offline
-/// mode forced (no registry probe), and this environment otherwise.
-fn set_up(no_dockerd: &NoDockerd) -> Command {
-    let mut command = Command::new("bash");
-    command
-        .arg(repo_root().join("scripts/provision.sh"))
-        .env("PATH", no_dockerd.path())
-        .env("RCH_BASE_IMAGES", "offline")
-        .timeout(Duration::from_secs(180));
-    command
-}
-
 /// The set-up with `DOCKER_HOST` at an engine that does not answer: it must
 /// stop at once, name the variable and the address, and say what to do.
 fn stops_naming_docker_host(docker_host: &str) {
     let running = RunningEngine::now();
     let no_dockerd = NoDockerd::new();
-    set_up(&no_dockerd).env("DOCKER_HOST", docker_host).assert().code(1).stderr(
+    provision(repo_root(), &no_dockerd.path()).env("DOCKER_HOST", docker_host).assert().code(1).stderr(
         predicate::str::contains(format!("DOCKER_HOST names the engine at {docker_host}, and it does not answer"))
             .and(predicate::str::contains("unset DOCKER_HOST"))
             .and(predicate::str::contains("starts no engine of its own")),
@@ -500,10 +489,9 @@ fn a_dockerd_that_runs_but_does_not_answer_is_named_and_left_alone() {
     stopped.signal("-STOP");
     let no_dockerd = NoDockerd::new();
 
-    set_up(&no_dockerd).env("DOCKER_HOST", stopped.host()).assert().code(1).stderr(predicate::str::contains(format!(
-        "DOCKER_HOST names the engine at {}, and it does not answer",
-        stopped.host()
-    )));
+    provision(repo_root(), &no_dockerd.path()).env("DOCKER_HOST", stopped.host()).assert().code(1).stderr(
+        predicate::str::contains(format!("DOCKER_HOST names the engine at {}, and it does not answer", stopped.host())),
+    );
 
     let script = repo_root().join("scripts/provision.sh");
     let mut without_default_socket = Command::new("unshare");
