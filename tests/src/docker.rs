@@ -399,7 +399,14 @@ mod tests {
                     let _slot = SLOTS.take();
                     let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(30));
+                    // Hold until every slot is taken, however slowly threads start.
+                    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                    while most.load(std::sync::atomic::Ordering::SeqCst) < BUILDS_AT_ONCE
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
                     running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 });
             }

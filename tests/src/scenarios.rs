@@ -56,7 +56,13 @@ mod tests {
         side_by_side(0..6, |item| {
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(30));
+            // Hold until AT_ONCE run together, however slowly threads start;
+            // the bound makes too few workers a failure, not a hang.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while most.load(Ordering::SeqCst) < AT_ONCE && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(20));
             running.fetch_sub(1, Ordering::SeqCst);
             done.lock().unwrap().push(item);
         });
@@ -68,14 +74,27 @@ mod tests {
 
     #[test]
     fn the_first_failure_fails_the_call_with_its_message_and_stops_the_rest() {
-        let started = Mutex::new(Vec::new());
+        // The panic hook (a backtrace, in CI) runs before unwinding, and may
+        // take long: the other scenarios end only once scenario 0 has unwound.
+        struct Unwound<'a>(&'a AtomicBool);
+        impl Drop for Unwound<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let (started, unwound) = (Mutex::new(Vec::new()), AtomicBool::new(false));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             side_by_side(0..10, |item| {
                 started.lock().unwrap().push(item);
                 if item == 0 {
+                    let _unwound = Unwound(&unwound);
                     panic!("scenario {item} failed");
                 }
-                std::thread::sleep(Duration::from_millis(200));
+                while !unwound.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                // From the guard's drop to the failure being recorded is a few instructions.
+                std::thread::sleep(Duration::from_millis(100));
             })
         }));
         let panic = outcome.expect_err("a failed scenario fails the call");
