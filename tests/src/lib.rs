@@ -116,7 +116,17 @@ impl CrateCopy {
     /// what its .dockerignore leaves out (target/) stays behind.
     pub fn new(source: &str) -> std::io::Result<CrateCopy> {
         let dir = tempfile::Builder::new().prefix("rch-crate-").tempdir()?;
-        copy_tree(&repo_root().join(source), dir.path())?;
+        copy_tree(&repo_root().join(source), dir.path(), &[])?;
+        Ok(CrateCopy { dir })
+    }
+
+    /// Copies a crate or workspace from anywhere (a user's own, which is
+    /// only read) as a build context: its .dockerignore applies; without
+    /// one, its top-level `target/` and `.git` stay behind, as the
+    /// .dockerignore the HOWTO gives would leave them.
+    pub fn of(source: &Path) -> std::io::Result<CrateCopy> {
+        let dir = tempfile::Builder::new().prefix("rch-crate-").tempdir()?;
+        copy_tree(source, dir.path(), &["target", ".git"])?;
         Ok(CrateCopy { dir })
     }
 
@@ -127,7 +137,7 @@ impl CrateCopy {
     /// Copies a folder of the repository into the copy, e.g. my-project's
     /// scripts/ into a fixture whose Dockerfiles need them.
     pub fn add_dir(&self, source: &str, dest: &str) -> std::io::Result<()> {
-        copy_tree(&repo_root().join(source), &self.path().join(dest))
+        copy_tree(&repo_root().join(source), &self.path().join(dest), &[])
     }
 
     /// Replaces `from` with `to` in one file of the copy; fails if `from` is
@@ -197,15 +207,16 @@ impl CrateCopy {
 /// it: what its .dockerignore leaves out (target/, .git) stays behind; every
 /// other file is copied, hidden ones and .gitignore'd ones too; a symlink is
 /// copied as a symlink, never followed; permission bits are kept, so
-/// scripts stay executable.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// scripts stay executable. Where `from` has no .dockerignore, the entries
+/// of its top level named in `leave_out` stay behind too.
+fn copy_tree(from: &Path, to: &Path, leave_out: &'static [&'static str]) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
-    let walk = ignore::WalkBuilder::new(from)
-        .standard_filters(false)
-        .add_custom_ignore_filename(".dockerignore")
-        .follow_links(false)
-        .build();
-    for entry in walk {
+    let mut walk = ignore::WalkBuilder::new(from);
+    walk.standard_filters(false).add_custom_ignore_filename(".dockerignore").follow_links(false);
+    if !from.join(".dockerignore").exists() {
+        walk.filter_entry(move |entry| entry.depth() != 1 || !leave_out.iter().any(|name| entry.file_name() == *name));
+    }
+    for entry in walk.build() {
         // An entry the walk cannot read fails the copy: a partial context
         // would build something else.
         let entry = entry.map_err(std::io::Error::other)?;
@@ -283,7 +294,7 @@ mod tests {
         write(root, "target/release/app", "host-built\n");
         write(root, ".git/HEAD", "ref: refs/heads/main\n");
         let to = tempfile::tempdir().unwrap();
-        copy_tree(root, to.path()).unwrap();
+        copy_tree(root, to.path(), &[]).unwrap();
         assert_eq!(
             listing(to.path()),
             [".dockerignore", ".gitignore", ".hidden/", ".hidden/config", "Cargo.lock", "src/", "src/main.rs"]
@@ -296,8 +307,27 @@ mod tests {
         let from = tempfile::tempdir().unwrap();
         write(from.path(), "target/app", "x");
         let to = tempfile::tempdir().unwrap();
-        copy_tree(from.path(), to.path()).unwrap();
+        copy_tree(from.path(), to.path(), &[]).unwrap();
         assert_eq!(listing(to.path()), ["target/", "target/app"]);
+    }
+
+    #[test]
+    fn without_a_dockerignore_the_named_top_level_entries_stay_behind() {
+        let from = tempfile::tempdir().unwrap();
+        for file in ["target/release/app", ".git/HEAD", "src/main.rs", "src/target/kept.rs", "Cargo.toml"] {
+            write(from.path(), file, "x");
+        }
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path(), &["target", ".git"]).unwrap();
+        assert_eq!(listing(to.path()), ["Cargo.toml", "src/", "src/main.rs", "src/target/", "src/target/kept.rs"]);
+        // A .dockerignore of its own is followed instead, whatever it says.
+        write(from.path(), ".dockerignore", "src/\n");
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path(), &["target", ".git"]).unwrap();
+        assert_eq!(
+            listing(to.path()),
+            [".dockerignore", ".git/", ".git/HEAD", "Cargo.toml", "target/", "target/release/", "target/release/app"]
+        );
     }
 
     #[test]
@@ -310,7 +340,7 @@ mod tests {
         symlink(outside.path(), from.path().join("elsewhere")).unwrap();
         symlink("missing", from.path().join("dangling")).unwrap();
         let to = tempfile::tempdir().unwrap();
-        copy_tree(from.path(), to.path()).unwrap();
+        copy_tree(from.path(), to.path(), &[]).unwrap();
         assert_eq!(listing(to.path()), ["dangling", "elsewhere", "main.rs", "src/", "src/main.rs"]);
         for (link, target) in [("main.rs", Path::new("src/main.rs")), ("elsewhere", outside.path())] {
             assert_eq!(std::fs::read_link(to.path().join(link)).unwrap(), target, "{link}");
@@ -327,7 +357,7 @@ mod tests {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(from.path().join("README"), std::fs::Permissions::from_mode(0o640)).unwrap();
         let to = tempfile::tempdir().unwrap();
-        copy_tree(from.path(), to.path()).unwrap();
+        copy_tree(from.path(), to.path(), &[]).unwrap();
         let mode = |file: &str| std::fs::metadata(to.path().join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!((mode("scripts/build.sh"), mode("README")), (0o755, 0o640));
     }
