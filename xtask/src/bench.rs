@@ -3,7 +3,6 @@
 //! tree, where caching the dependencies is what the variants are about.
 
 use std::path::Path;
-use std::time::Duration;
 
 use howto_harness::{Docker, Project, Variant};
 
@@ -121,57 +120,17 @@ fn bench_target(
     Ok(row)
 }
 
-/// The least a rebuild after the one-line edit can cost: plain
-/// `cargo build --release` with a warm target/ (no Docker layers, no cache
-/// to restore), in the builder image that multistage uses, timed inside the
-/// container. `runs` times, each on a fresh copy: a warm-up build, the same
-/// edit as the benchmark's, then the timed build.
+/// The crate's rebuild bound (see `measure::rebuild_bound`), `runs` times,
+/// each on a fresh copy with the benchmark's own edit.
 fn measure_bound(docker: &Docker, project: &Project, runs: usize) -> Result<Vec<f64>, String> {
-    let image = Variant::named("multistage").ok_or("no multistage variant")?.builder_image()?;
     let binary = project.main_binary();
     let mut secs = Vec::new();
     for run in 1..=runs {
         let copy = project.scratch_copy().map_err(|e| format!("copying {}: {e}", project.source))?;
-        let cargo_home = tempfile::tempdir().map_err(|e| format!("a temporary CARGO_HOME: {e}"))?;
-        let user = format!("{}:{}", user_id("-u")?, user_id("-g")?);
-        let cargo = |script: &str| {
-            let volumes =
-                [format!("{}:/src", copy.path().display()), format!("{}:/cargo", cargo_home.path().display())];
-            let mut args = vec!["run", "--rm"];
-            args.extend(docker.network_options());
-            args.extend([
-                "--user",
-                &user,
-                "-e",
-                "CARGO_HOME=/cargo",
-                "-v",
-                &volumes[0],
-                "-v",
-                &volumes[1],
-                "-w",
-                "/src",
-                &image,
-                "sh",
-                "-c",
-                script,
-            ]);
-            docker.output(&args, Duration::from_secs(30 * 60)).map_err(|e| e.to_string())
-        };
-        cargo("cargo build --release --locked --quiet")?;
-        measure::edit_greeting(&copy, binary, &format!("Hello, bench run {run}!"))?;
-        let nanos = cargo(
-            "start=$(date +%s%N) && cargo build --release --locked --quiet && echo $(( $(date +%s%N) - start ))",
-        )?;
-        let nanos: f64 = nanos.trim().parse().map_err(|_| format!("the timed build printed {nanos:?}"))?;
-        secs.push(nanos / 1e9);
+        let edit = || measure::edit_greeting(&copy, binary, &format!("Hello, bench run {run}!"));
+        secs.push(measure::rebuild_bound(docker, copy.path(), &measure::PlainBuild::default(), edit)?);
     }
     Ok(secs)
-}
-
-/// `id -u` or `id -g`: the bound's builds write into the scratch copy as the
-/// user who runs the benchmark, so the copy can be removed afterwards.
-fn user_id(flag: &str) -> Result<String, String> {
-    duct::cmd!("id", flag).read().map_err(|e| format!("id {flag}: {e}"))
 }
 
 /// Medians only: the spread of the warm rebuilds is in the chart.

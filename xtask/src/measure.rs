@@ -9,6 +9,7 @@ use howto_harness::inspect::BaseImages;
 use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
 
 pub use crate::progress::Progress;
+use crate::report::shell_word;
 
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).
@@ -104,6 +105,78 @@ pub fn remove_if_untagged(docker: &Docker, id: &str) {
     }
 }
 
+/// What a plain `cargo build` of a crate needs beyond the builder image.
+#[derive(Default)]
+pub struct PlainBuild<'a> {
+    /// Debian packages its `-sys` crates need, as BUILD_PACKAGES lists them.
+    pub packages: &'a str,
+    /// Cargo features, as `--features` takes them.
+    pub features: Option<&'a str>,
+}
+
+/// The least a rebuild after a one-line edit can cost: plain
+/// `cargo build --release --locked` with a warm target/ (no Docker layers, no
+/// cache to restore), in the builder image that multistage uses, timed inside
+/// the container. `dir` is a scratch copy of the crate: a warm-up build fills
+/// its target/, then `edit` changes it, then the timed build runs.
+pub fn rebuild_bound(
+    docker: &Docker,
+    dir: &Path,
+    build: &PlainBuild,
+    edit: impl FnOnce() -> Result<(), String>,
+) -> Result<f64, String> {
+    let image = Variant::named("multistage").ok_or("no multistage variant")?.builder_image()?;
+    let cargo_home = tempfile::tempdir().map_err(|e| format!("a temporary CARGO_HOME: {e}"))?;
+    let owner = format!("{}:{}", user_id("-u")?, user_id("-g")?);
+    let features = build.features.map_or(String::new(), |f| format!(" --features {}", shell_word(f)));
+    let cargo_build = format!("cargo build --release --locked --quiet{features}");
+    let cargo = |script: &str| {
+        let (user, script) = as_owner(script, build.packages, &owner);
+        let volumes = [format!("{}:/src", dir.display()), format!("{}:/cargo", cargo_home.path().display())];
+        let mut args = vec!["run", "--rm"];
+        args.extend(docker.network_options());
+        args.extend([
+            "--user",
+            &user,
+            "-e",
+            "CARGO_HOME=/cargo",
+            "-v",
+            &volumes[0],
+            "-v",
+            &volumes[1],
+            "-w",
+            "/src",
+            &image,
+            "sh",
+            "-c",
+            &script,
+        ]);
+        docker.output(&args, Duration::from_secs(30 * 60)).map_err(|e| e.to_string())
+    };
+    cargo(&cargo_build)?;
+    edit()?;
+    let nanos = cargo(&format!("start=$(date +%s%N) && {cargo_build} && echo $(( $(date +%s%N) - start ))"))?;
+    let nanos: f64 = nanos.trim().parse().map_err(|_| format!("the timed build printed {nanos:?}"))?;
+    Ok(nanos / 1e9)
+}
+
+/// The user a bound's container runs as, and its script. The builds write
+/// into the scratch copy as `owner`, the user who runs xtask, so that the
+/// copy can be removed afterwards; packages need root to install, so then
+/// the script runs as root and gives the files back to `owner` at the end.
+fn as_owner(script: &str, packages: &str, owner: &str) -> (String, String) {
+    if packages.is_empty() {
+        return (owner.to_string(), script.to_string());
+    }
+    let install = format!("apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends {packages} >&2");
+    ("0:0".to_string(), format!("{install} && {script}; status=$?; chown -R {owner} /src /cargo; exit $status"))
+}
+
+/// `id -u` or `id -g`.
+fn user_id(flag: &str) -> Result<String, String> {
+    duct::cmd!("id", flag).read().map_err(|e| format!("id {flag}: {e}"))
+}
+
 /// The HOWTO's one-line edit in a scratch copy (see `CrateCopy::edit_greeting`).
 pub fn edit_greeting(copy: &CrateCopy, binary: &Binary, greeting: &str) -> Result<(), String> {
     copy.edit_greeting(binary.main, greeting).map_err(|e| format!("editing the scratch copy's {}: {e}", binary.main))
@@ -192,6 +265,16 @@ mod tests {
              #8 [builder 3/4] COPY . .\n\
              #9 [builder 4/4] RUN cargo build --release --locked"
         );
+    }
+
+    #[test]
+    fn a_bound_that_installs_packages_runs_as_root_and_gives_the_files_back() {
+        let build = "cargo build --release --locked";
+        assert_eq!(as_owner(build, "", "1000:1000"), ("1000:1000".to_string(), build.to_string()));
+        let (user, script) = as_owner(build, "libssl-dev pkg-config", "1000:1000");
+        assert_eq!(user, "0:0");
+        assert!(script.contains("--no-install-recommends libssl-dev pkg-config >&2 && cargo build"), "{script}");
+        assert!(script.ends_with("; status=$?; chown -R 1000:1000 /src /cargo; exit $status"), "{script}");
     }
 
     #[test]
