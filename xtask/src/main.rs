@@ -4,7 +4,8 @@
 //! `cargo xtask emulation` times compiling for arm64 under qemu against
 //! cross-compiling; `cargo xtask provenance` checks reproducible binaries and
 //! what an embedded dependency list costs;
-//! `cargo xtask sabotage` checks that the tests catch each broken promise.
+//! `cargo xtask sabotage` checks that the tests catch each broken promise;
+//! `cargo xtask try PATH` proves the Dockerfiles on your own crate.
 
 mod bench;
 mod chart;
@@ -17,6 +18,7 @@ mod provenance;
 mod report;
 mod sabotage;
 mod sizes;
+mod try_crate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +64,48 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         only: Option<String>,
     },
+    /// Check the Dockerfiles on your own crate, in a temporary copy: build
+    /// each variant cold, run it, check it, rebuild it after a one-line edit;
+    /// print a table, the variant to use and its `docker build` command
+    Try(TryArgs),
+}
+
+#[derive(Args)]
+struct TryArgs {
+    /// The crate or workspace: only read, unless --write is given
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// The binary to build, if the crate has several
+    #[arg(long, value_name = "NAME")]
+    bin: Option<String>,
+    /// Cargo features to build with (the FEATURES build argument)
+    #[arg(long, value_name = "FEATURES")]
+    features: Option<String>,
+    /// A variant to check; repeat for several [default: all but simple;
+    /// multi-platform for this machine's platform unless named]
+    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    variants: Vec<&'static Variant>,
+    /// Put the recommended Dockerfile (or the one --variant names) into PATH
+    /// as Dockerfile, with a .dockerignore if PATH has none, and the script
+    /// it copies; a file that is there with other content stops it
+    #[arg(long)]
+    write: bool,
+    /// What to run the image with [default: --version]; it must exit 0
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+impl TryArgs {
+    fn options(&self) -> try_crate::Options {
+        try_crate::Options {
+            path: self.path.clone(),
+            bin: self.bin.clone(),
+            features: self.features.clone(),
+            variants: self.variants.clone(),
+            write: self.write,
+            args: self.args.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -112,6 +156,7 @@ fn main() -> ExitCode {
         Command::Provenance => provenance::run(&howto),
         Command::Sizes => sizes::run(&howto),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
+        Command::Try(args) => try_crate::run(&args.options()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,6 +253,8 @@ mod tests {
             ("bench --variant alpine", ErrorKind::ValueValidation, "one of simple, multistage"),
             ("bench --fast", ErrorKind::UnknownArgument, "unexpected argument '--fast'"),
             ("demo --runs 2", ErrorKind::UnknownArgument, "unexpected argument '--runs'"),
+            ("try", ErrorKind::MissingRequiredArgument, "<PATH>"),
+            ("try . --variant alpine", ErrorKind::ValueValidation, "one of simple, multistage"),
         ] {
             let error = parse(line).err().unwrap_or_else(|| panic!("{line:?} was accepted"));
             let message = error.render().to_string();
@@ -227,6 +274,21 @@ mod tests {
         assert_eq!(crates("emulation --runs 2 --crate workspace"), (2, vec!["workspace"]));
         let error = parse("emulation --crate my-project,serde").err().expect("serde is no crate of ours");
         assert!(error.render().to_string().contains("not \"serde\""), "{}", error.render());
+    }
+
+    #[test]
+    fn try_takes_a_path_repeated_variants_and_the_images_arguments() {
+        let cli = parse("try ../app --bin rg --features pcre2 --variant cache-mount --variant static --write -- -V x")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Try(args) = cli.command else { panic!("not try") };
+        let options = args.options();
+        assert_eq!(options.path, PathBuf::from("../app"));
+        assert_eq!((options.bin.as_deref(), options.features.as_deref()), (Some("rg"), Some("pcre2")));
+        assert_eq!(options.variants.iter().map(|v| v.name).collect::<Vec<_>>(), ["cache-mount", "static"]);
+        assert!(options.write);
+        assert_eq!(options.args, ["-V", "x"]);
+        let Command::Try(args) = parse("try .").unwrap().command else { panic!("not try") };
+        assert!(args.variants.is_empty() && args.args.is_empty() && !args.write);
     }
 
     #[test]
