@@ -87,24 +87,37 @@ impl Docker {
     /// (and whether it was CACHED) can be read back. At most
     /// [`BUILDS_AT_ONCE`] builds run at once in one process, whatever else
     /// runs beside them: they compete for the same cores.
+    ///
+    /// A build that failed because crates.io did not answer in time (see
+    /// [`failed_for_the_network`]) runs once more, and says so on stderr:
+    /// such a failure says nothing about the Dockerfile.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args();
         args.splice(1..1, self.network_options().iter().map(|o| o.to_string()));
-        let _slot = BUILD_SLOTS.take();
-        let started = Instant::now();
-        let run = run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
-        let elapsed = started.elapsed();
         let shown = format!("docker {}", args.join(" "));
-        let run = run.map_err(|e| error(format!("{shown}: {e}")))?;
-        let log = BuildLog(String::from_utf8_lossy(&run.stdout).into_owned());
-        if !run.status.success() {
+        let _slot = BUILD_SLOTS.take();
+        let mut attempt = 1;
+        loop {
+            let started = Instant::now();
+            let run =
+                run_with_timeout(self.cmd(&args).dir(repo_root()).stderr_to_stdout().stdout_capture(), build.timeout);
+            let elapsed = started.elapsed();
+            let run = run.map_err(|e| error(format!("{shown}: {e}")))?;
+            let log = BuildLog(String::from_utf8_lossy(&run.stdout).into_owned());
+            if run.status.success() {
+                return Ok(BuildOutput { log, elapsed });
+            }
+            if attempt < BUILD_ATTEMPTS && failed_for_the_network(&log.0) {
+                eprintln!("{shown}: a crates.io download failed; building once more");
+                attempt += 1;
+                continue;
+            }
             return Err(error(format!(
                 "{shown} failed ({}); the end of its log:\n{}",
                 run.status,
                 log.tail(process::TAIL_LINES)
             )));
         }
-        Ok(BuildOutput { log, elapsed })
     }
 
     /// What every build and container on this engine needs to reach the
@@ -236,6 +249,20 @@ impl Docker {
 struct Slots {
     free: std::sync::Mutex<usize>,
     given_back: std::sync::Condvar,
+}
+
+/// How many times a build that failed for the network is run in all.
+const BUILD_ATTEMPTS: usize = 2;
+
+/// Whether a failed build's log shows cargo giving up on crates.io (a
+/// download that timed out, or a connection that broke), rather than
+/// anything the Dockerfile or the crate did.
+pub fn failed_for_the_network(log: &str) -> bool {
+    log.lines().any(|line| {
+        // BuildKit leads each line with `#<step> <seconds>`.
+        let said = line.trim_start_matches(|c: char| c == '#' || c == '.' || c == ' ' || c.is_ascii_digit());
+        said.starts_with("curl failed") || said.starts_with("error: failed to download from")
+    })
 }
 
 /// Builds that may run at once in one process: as many as this machine's
@@ -386,6 +413,17 @@ mod tests {
 
     fn exited(code: i32, stderr: &str) -> Output {
         Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
+    }
+
+    #[test]
+    fn only_cargo_giving_up_on_crates_io_counts_as_a_network_failure() {
+        let timed_out = "#12 30.58   download of pr/oc/proc-macro2 failed\n#12 30.58 \n#12 30.58 Caused by:\n\
+                         #12 30.58   curl failed\n#12 30.58 \n#12 30.58 Caused by:\n#12 30.58   [28] Timeout was reached\n";
+        assert!(failed_for_the_network(timed_out));
+        assert!(failed_for_the_network("error: failed to download from `https://static.crates.io/api/v1/x`\n"));
+        let compile_error = "#11 4.2 error[E0308]: mismatched types\n#11 4.3 error: could not compile `my-project`\n";
+        assert!(!failed_for_the_network(compile_error));
+        assert!(!failed_for_the_network("#9 1.0 warning: spurious network error (2 tries remaining): curl failed\n"));
     }
 
     #[test]
