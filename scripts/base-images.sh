@@ -20,13 +20,20 @@ root=$(cd "$here/.." && pwd)
 debian_mirror=${RCH_DEBIAN_MIRROR:-http://deb.debian.org}
 
 # The base images, read from the Dockerfiles: every `FROM image` that is not an
-# earlier stage's name, nor scratch.
+# earlier stage's name, nor scratch, with the defaults of the ARGs declared
+# before the first FROM (RUST_VERSION, CHEF_VERSION) put in.
 base_images() {
   awk '
-    FNR == 1 { delete stage }
+    FNR == 1 { delete stage; delete arg; seen_from = 0 }
+    toupper($1) == "ARG" && !seen_from {
+      for (j = 2; j <= NF; j++) if (split($j, kv, "=") == 2) { gsub(/"/, "", kv[2]); arg[kv[1]] = kv[2] }
+    }
     toupper($1) == "FROM" {
+      seen_from = 1
       i = 2; while ($i ~ /^--/) i++
-      if (!($i in stage) && $i != "scratch") print $i
+      image = $i
+      for (name in arg) { gsub("\\$\\{" name "\\}", arg[name], image); gsub("\\$" name, arg[name], image) }
+      if (!(image in stage) && image != "scratch") print image
       if (toupper($(i + 1)) == "AS") stage[$(i + 2)] = 1
     }' "$root"/dockerfiles/Dockerfile.* | sort -u
 }
@@ -254,15 +261,15 @@ build_rust() {
   esac
 }
 
-# lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>: the rust
-# stand-in plus the newest cargo-chef from crates.io.
+# lukemathwalker/cargo-chef:<cargo-chef version>-rust-<version>-slim-<suite>:
+# the rust stand-in plus that version of cargo-chef from crates.io.
 standin_cargo_chef() {
   local image=$1 rust ref chef
-  [[ $image =~ ^lukemathwalker/cargo-chef:latest-rust-([0-9.]+-slim-[a-z]+)$ ]] \
-    || die "no stand-in recipe for $image (only lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>)"
-  rust=rust:${BASH_REMATCH[1]}
+  [[ $image =~ ^lukemathwalker/cargo-chef:([0-9]+\.[0-9]+\.[0-9]+)-rust-([0-9.]+-slim-[a-z]+)$ ]] \
+    || die "no stand-in recipe for $image (only lukemathwalker/cargo-chef:<cargo-chef version>-rust-<version>-slim-<suite>)"
+  chef=${BASH_REMATCH[1]}
+  rust=rust:${BASH_REMATCH[2]}
   ref=$(mirror_ref "$image")
-  chef=$(cargo_chef_version)
   local base=$rust rust_ref pushing=""
   rust_ref=$(mirror_ref "$rust")
   if ! is_ready "$rust"; then
@@ -281,13 +288,6 @@ standin_cargo_chef() {
     publish_list "$rust_ref" "$(host_platform)"
   fi
   push_manifest_list "$ref" "$(host_platform)"
-}
-
-# The newest cargo-chef on crates.io, from the sparse index (no cargo needed).
-cargo_chef_version() {
-  curl -fsS -m 30 https://index.crates.io/ca/rg/cargo-chef \
-    | grep '"yanked": *false' | sed -n 's/.*"vers": *"\([0-9.]*\)".*/\1/p' | tail -n 1 | grep . \
-    || die "cannot read cargo-chef's versions from crates.io"
 }
 
 # Makes the mirror serve IMAGE, building its stand-in (and theirs) if needed.

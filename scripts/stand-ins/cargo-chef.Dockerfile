@@ -1,4 +1,4 @@
-# Local stand-in for lukemathwalker/cargo-chef:latest-rust-<version>-slim-<suite>:
+# Local stand-in for lukemathwalker/cargo-chef:<cargo-chef version>-rust-<version>-slim-<suite>:
 # the rust image with cargo-chef installed, as the official one is made.
 ARG RUST_IMAGE
 FROM ${RUST_IMAGE}

@@ -104,10 +104,10 @@ impl BuildLog {
         self.steps().into_iter().find(|s| s.name.contains(needle))
     }
 
-    /// The step that compiles the crate: `cargo build --release` (or
-    /// `cargo ${AUDITABLE:+auditable} build --release`), never the cook.
+    /// The step that compiles the crate: `cargo build --profile …` (or
+    /// `cargo ${AUDITABLE:+auditable} build …`), never the cook.
     pub fn cargo_build(&self) -> Option<Step> {
-        self.step(" build --release")
+        self.step(" build --")
     }
 
     /// How many steps were CACHED, out of how many.

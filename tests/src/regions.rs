@@ -1,5 +1,6 @@
-//! HOWTO.md's generated regions: `cargo xtask demo` and `bench` fill them,
-//! the drift tests check that each is there and filled. One list for both.
+//! The generated regions of HOWTO.md and its appendices: `cargo xtask demo`
+//! and `bench` fill them, the drift tests check that each is there and
+//! filled. One list for both.
 
 /// The results table, its provenance line and chart.
 pub const RESULTS: &str = "results";
@@ -29,6 +30,14 @@ pub fn all() -> Vec<String> {
     let fixed = [RESULTS, IMAGES, MANIFEST, SIZES].map(str::to_string);
     let benches = [BENCH, EMULATION, PROVENANCE].map(str::to_string);
     fixed.into_iter().chain(SHOWN_REBUILDS.iter().map(|v| rebuild(v))).chain(benches).collect()
+}
+
+/// The appendix that holds the provenance region; every other region is in HOWTO.md.
+pub const REPRODUCIBLE_APPENDIX: &str = "docs/reproducible.md";
+
+/// The document that holds region `name`, relative to the repository root.
+pub fn document(name: &str) -> &'static str {
+    if name == PROVENANCE { REPRODUCIBLE_APPENDIX } else { "HOWTO.md" }
 }
 
 /// The line that opens region `name`.

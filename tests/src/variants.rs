@@ -54,7 +54,7 @@ pub const VARIANTS: &[Variant] = &[
         name: "static",
         runtime: Runtime::Scratch,
         rebuild: Rebuild::CachedStep("cargo chef cook"),
-        platforms: &[],
+        platforms: PLATFORMS,
     },
 ];
 
@@ -137,15 +137,12 @@ impl Variant {
         build
     }
 
-    /// The image of the Dockerfile's first stage: its builder.
+    /// The image of the Dockerfile's first stage, its builder, with the
+    /// defaults of the ARGs declared before it (`RUST_VERSION`) put in.
     pub fn builder_image(&self) -> Result<String, String> {
         let path = crate::repo_root().join(self.dockerfile());
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        text.lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>())
-            .find(|words| words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")))
-            .and_then(|words| words.into_iter().skip(1).find(|w| !w.starts_with("--")).map(str::to_string))
-            .ok_or_else(|| format!("{}: no FROM line", path.display()))
+        first_base_image(&text).ok_or_else(|| format!("{}: no FROM line", path.display()))
     }
 
     /// The tag the HOWTO gives this variant's image (per platform where the
@@ -178,6 +175,28 @@ impl Variant {
     }
 }
 
+/// The image the first `FROM` of `dockerfile` names, `${NAME}`s replaced by
+/// the defaults that the `ARG` lines above it give.
+fn first_base_image(dockerfile: &str) -> Option<String> {
+    let mut defaults = Vec::new();
+    for words in dockerfile.lines().map(|line| line.split_whitespace().collect::<Vec<_>>()) {
+        match words.first() {
+            Some(w) if w.eq_ignore_ascii_case("ARG") => {
+                let pairs = words[1..].iter().filter_map(|word| word.split_once('='));
+                defaults.extend(pairs.map(|(name, value)| (format!("${{{name}}}"), value.trim_matches('"'))));
+            }
+            Some(w) if w.eq_ignore_ascii_case("FROM") => {
+                let image = words[1..].iter().find(|w| !w.starts_with("--"))?;
+                return Some(
+                    defaults.iter().fold(image.to_string(), |image, (name, value)| image.replace(name, value)),
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `linux/arm64` -> `arm64`.
 pub fn arch(platform: &str) -> &str {
     platform.rsplit('/').next().unwrap_or(platform)
@@ -191,6 +210,19 @@ pub fn builds() -> impl Iterator<Item = (&'static Variant, Option<&'static str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_image_has_the_arg_defaults_put_in() {
+        let dockerfile = "# ARG NOT=this\nARG APP_NAME=x PROFILE=release\nARG RUST_VERSION=\"1.96\" CHEF_VERSION=0.1.77\n\
+            FROM --platform=$BUILDPLATFORM lukemathwalker/cargo-chef:${CHEF_VERSION}-rust-${RUST_VERSION}-slim AS chef\n\
+            FROM rust:${RUST_VERSION}\n";
+        assert_eq!(first_base_image(dockerfile).as_deref(), Some("lukemathwalker/cargo-chef:0.1.77-rust-1.96-slim"));
+        assert_eq!(first_base_image("ARG A=1\n"), None);
+        for variant in VARIANTS {
+            let image = variant.builder_image().unwrap_or_else(|e| panic!("{e}"));
+            assert!(!image.contains('$'), "{}: {image}", variant.name);
+        }
+    }
 
     #[test]
     fn every_platform_has_a_machine_and_feeds_the_multi_platform_variant() {

@@ -28,8 +28,11 @@ fn served_by_offline_mirror(docker: &Docker) -> bool {
 /// What to run in an image to prove it is what its name says, and what the
 /// output must contain.
 fn probe(image: &str) -> (&'static str, String) {
-    if let Some(rest) = image.strip_prefix("lukemathwalker/cargo-chef:latest-rust-") {
-        ("cargo chef --version && rustc --version", format!("rustc {}", rest.split('-').next().unwrap_or(rest)))
+    if let Some((chef, rest)) =
+        image.strip_prefix("lukemathwalker/cargo-chef:").and_then(|tag| tag.split_once("-rust-"))
+    {
+        // Both pins: the cargo-chef version, then the Rust release.
+        ("cargo chef --version && rustc --version", format!("{chef}\nrustc {}", rest.split('-').next().unwrap_or(rest)))
     } else if let Some(rest) = image.strip_prefix("rust:") {
         ("cargo --version && rustc --version", format!("rustc {}", rest.split('-').next().unwrap_or(rest)))
     } else if let Some(rest) = image.strip_prefix("debian:") {

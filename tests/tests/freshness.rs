@@ -99,8 +99,8 @@ fn a_target_cache_poisoned_by_a_naive_build_does_not_fool_cache_mount() {
     // the cache mount. (`--no-cache` cannot stand in: it gives a new mount.)
     let evicted = support::dockerfile_with(
         variant("cache-mount"),
-        "cargo build --release --locked",
-        "cargo build --release --locked && true",
+        "cargo build --profile \"$PROFILE\" --locked",
+        "cargo build --profile \"$PROFILE\" --locked && true",
         &naive_dir.path().join("Dockerfile.evicted"),
     );
     let copy = my_project();

@@ -236,15 +236,19 @@ fn every_build_and_run_command_is_one_the_harness_runs() {
 
 #[test]
 fn every_generated_region_was_filled_by_the_main_job() {
-    let howto = read("HOWTO.md");
     for name in regions::all() {
+        let path = regions::document(&name);
+        let text = read(path);
         let (open, close) = (regions::open_marker(&name), regions::close_marker(&name));
-        assert_eq!(howto.matches(&open).count(), 1, "HOWTO.md needs exactly one {open}");
-        let start = howto.find(&open).expect("counted") + open.len();
-        let end = howto[start..].find(&close).unwrap_or_else(|| panic!("HOWTO.md: {open} is never closed")) + start;
+        for document in documents() {
+            let expected = usize::from(document == path);
+            assert_eq!(read(&document).matches(&open).count(), expected, "{document} needs {expected} {open}");
+        }
+        let start = text.find(&open).expect("counted") + open.len();
+        let end = text[start..].find(&close).unwrap_or_else(|| panic!("{path}: {open} is never closed")) + start;
         assert!(
-            !howto[start..end].trim().is_empty(),
-            "HOWTO.md: region {name} is empty: run `cargo xtask demo` (and `bench`, `sizes`)"
+            !text[start..end].trim().is_empty(),
+            "{path}: region {name} is empty: run `cargo xtask demo` (and `bench`, `sizes`, `provenance`)"
         );
     }
 }

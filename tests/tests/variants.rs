@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, GREETING, PLATFORMS, builds};
-use howto_harness::{Runtime, promises};
+use howto_harness::{Rebuild, Runtime, VARIANTS, promises};
 use support::{Images, assert_prints, engine, variant};
 
 /// The labels that come from build arguments, each with its argument and a
@@ -99,21 +99,27 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
     });
 }
 
-/// `SOURCE_URL`, `REVISION`, `LICENSE` and `DESCRIPTION` become the labels
-/// by which registries and scanners show an image's repository, commit,
-/// licence and purpose: exactly as given.
+/// A crate of its own (fixtures/own-crate): a feature that must be on,
+/// with a dependency of its own, a profile of its own, its own licence.
+/// Every variant builds it through build arguments alone; the labels say
+/// what was given, exactly; where cargo-chef cooks, the cook had the same
+/// features, so the build compiles that crate alone.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-fn labels_come_from_build_arguments() {
+fn a_crate_of_its_own_builds_through_build_arguments_alone() {
     let docker = engine();
-    let context = howto_harness::repo_root().join(howto_harness::variants::CONTEXT);
-    let args: Vec<(&str, &str)> =
-        LABELS_FROM_ARGUMENTS.iter().map(|(_, argument, value)| (*argument, *value)).collect();
+    let copy = howto_harness::projects::scratch_copy(OWN_CRATE).unwrap_or_else(|e| panic!("{OWN_CRATE}: {e}"));
+    // A source no earlier run built: the build step runs, so what it compiles can be read.
+    copy.append("src/main.rs", &format!("// {}\n", howto_harness::nonce())).expect("append a nonce");
+    let mut args = vec![("APP_NAME", "own-crate"), ("FEATURES", "greeting"), ("PROFILE", "container")];
+    args.extend(LABELS_FROM_ARGUMENTS.iter().map(|(_, argument, value)| (*argument, *value)));
     for (variant, platform) in builds() {
         let mut images = Images::new(docker);
-        let (tag, _) = images.build_binary(variant, &context, platform, &args);
-        let labels = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).labels;
         let name = variant.tag(platform);
+        let (tag, output) = images.build_binary(variant, copy.path(), platform, &args);
+        let printed = support::run(&tag, platform).stdout;
+        assert_eq!(printed, "Hello, world! The greeting feature brought 1 dependency.\n", "{name} printed {printed:?}");
+        let labels = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).labels;
         for (label, argument, value) in LABELS_FROM_ARGUMENTS {
             assert_eq!(
                 labels.get(*label).map(String::as_str),
@@ -121,8 +127,41 @@ fn labels_come_from_build_arguments() {
                 "{name}: {label} from {argument}: {labels:?}"
             );
         }
+        if matches!(variant.rebuild, Rebuild::CachedStep(_)) {
+            let build = output.log.cargo_build().unwrap_or_else(|| panic!("{name}: no cargo build step"));
+            assert!(!build.cached, "{name}: the build step of a new source came from the cache");
+            let compiled: Vec<String> = build.compiled().into_iter().map(|c| c.name).collect();
+            assert_eq!(compiled, ["own-crate"], "{name}: the cook and the build got different features");
+        }
     }
 }
+
+/// `RUST_VERSION` (and `CHEF_VERSION` where cargo-chef cooks) name the
+/// builder's image: a version that has no image fails the build, naming it.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn the_rust_and_cargo_chef_versions_name_the_builder_image() {
+    let docker = engine();
+    let context = howto_harness::repo_root().join(howto_harness::variants::CONTEXT);
+    for variant in VARIANTS {
+        let chef = variant.builder_image().unwrap_or_else(|e| panic!("{e}")).contains("cargo-chef");
+        let mut versions = vec![("RUST_VERSION", "0.0", "0.0-slim-trixie")];
+        if chef {
+            versions.push(("CHEF_VERSION", "0.0.0", "cargo-chef:0.0.0-rust-"));
+        }
+        for (argument, value, named) in versions {
+            let tag = howto_harness::unique_tag(variant.name);
+            let error = docker
+                .build(&variant.build(&context, &tag, None, &[(argument, value)]))
+                .err()
+                .unwrap_or_else(|| panic!("{}: built with {argument}={value}", variant.name));
+            assert!(error.to_string().contains(named), "{}: {argument}={value} gave: {error}", variant.name);
+        }
+    }
+}
+
+/// A crate shaped like a user's rather than like ours, relative to the repository root.
+const OWN_CRATE: &str = "fixtures/own-crate";
 
 /// What `docker export` lists for any container: the mount points and files
 /// the engine puts there, not the image's own content.
@@ -148,7 +187,8 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
         let size = docker.image_size(&tag).unwrap_or_else(|e| panic!("{e}"));
         match variant.runtime {
             Runtime::Toolchain => simple = Some(size),
-            Runtime::Scratch => smallest_static = Some(size),
+            Runtime::Scratch if platform.is_none_or(|p| p == PLATFORMS[0]) => smallest_static = Some(size),
+            Runtime::Scratch => {}
             Runtime::DebianSlim if platform.is_none_or(|p| p == PLATFORMS[0]) => {
                 let files = docker.files(&tag).unwrap_or_else(|e| panic!("{e}")).into_iter().collect();
                 debian.push((name, size, files));

@@ -62,7 +62,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
         // The same run as the results table, which names engine and machine.
         (
             regions::IMAGES.to_string(),
-            format!("```text\n{images}\n```\n\nThe run of [the results table](#what-each-variant-costs).\n"),
+            format!("```text\n{images}\n```\n\nThe run of [the walkthrough's figures](#the-walkthroughs-figures).\n"),
         ),
         (regions::MANIFEST.to_string(), manifest),
     ];

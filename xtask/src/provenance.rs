@@ -14,11 +14,12 @@ use crate::howto;
 use crate::measure::{self, Progress};
 use crate::report::{self, Table};
 
-pub fn run(howto_path: &Path) -> Result<(), String> {
+pub fn run(appendix: &Path) -> Result<(), String> {
     let builds: Vec<_> = from_scratch_builds().collect();
     let mut progress = Progress::new(2 + builds.len() * 2 + 2 * 2 + 1);
     let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
-    let measured = report::provenance(&docker, &engine_version, base_images);
+    // The appendix is in docs/: its links to other appendices start there.
+    let measured = report::provenance(&docker, &engine_version, base_images).replace("](docs/", "](");
 
     let project = Project::named("workspace").ok_or("no workspace fixture")?;
     let binary = project.main_binary();
@@ -54,7 +55,7 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
     let sbom = auditable_costs(&docker, &mut progress)?;
     println!("{}", sbom.to_text());
 
-    progress.step("writing HOWTO.md's provenance region");
+    progress.step(&format!("writing the provenance region of {}", regions::REPRODUCIBLE_APPENDIX));
     let text = format!(
         "{}\nThe workspace fixture's `{}`, from two `--no-cache` builds of each builder stage.\n\n{}\n\
          deps-heavy with dependency-cache: *cold* is `--no-cache` (with AUDITABLE=1, `cargo install \
@@ -63,8 +64,8 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
         binary.name,
         sbom.to_markdown()
     );
-    howto::update(howto_path, &[(regions::PROVENANCE.to_string(), text)])?;
-    progress.note(&format!("wrote {}", howto_path.display()));
+    howto::update(appendix, &[(regions::PROVENANCE.to_string(), text)])?;
+    progress.note(&format!("wrote {}", appendix.display()));
     progress.finish();
     verdict(&differing)
 }
@@ -88,7 +89,7 @@ fn verdict(differing: &[String]) -> Result<(), String> {
     } else {
         Err(format!(
             "not reproducible: two builds from scratch gave different binaries with {} \
-             (both sums are in the table above and in HOWTO.md's provenance region)",
+             (both sums are in the table above and in the provenance region of docs/reproducible.md)",
             differing.join(", ")
         ))
     }

@@ -50,7 +50,7 @@ pub struct Edit {
     pub to: &'static str,
 }
 
-const CACHE_COPY: &str = "COPY --from=builder /app/target/release/${APP_NAME} /usr/local/bin/app\n";
+const CACHE_COPY: &str = "COPY --from=builder /app/target/${PROFILE}/${APP_NAME} /usr/local/bin/app\n";
 
 pub const SABOTAGES: &[Sabotage] = &[
     Sabotage {
@@ -59,7 +59,7 @@ pub const SABOTAGES: &[Sabotage] = &[
         edit: Some(Edit {
             file: "dockerfiles/Dockerfile.dependency-cache",
             from: CACHE_COPY,
-            to: "COPY --from=builder /app/target/release/${APP_NAME} /usr/local/bin/app\n\
+            to: "COPY --from=builder /app/target/${PROFILE}/${APP_NAME} /usr/local/bin/app\n\
                  COPY --from=builder /app/Cargo.toml /usr/local/share/Cargo.toml\n",
         }),
         env: &[],
@@ -83,8 +83,8 @@ pub const SABOTAGES: &[Sabotage] = &[
         promise: "with AUDITABLE=1 the binary carries its crates and their versions",
         edit: Some(Edit {
             file: "dockerfiles/Dockerfile.dependency-cache",
-            from: "RUN cargo ${AUDITABLE:+auditable} build --release --locked\n",
-            to: "RUN cargo build --release --locked\n",
+            from: "RUN cargo ${AUDITABLE:+auditable} build --profile",
+            to: "RUN cargo build --profile",
         }),
         env: &[],
         test: "sbom",
