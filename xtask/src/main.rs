@@ -50,8 +50,7 @@ enum Command {
     /// reference; write HOWTO.md's emulation region
     Emulation(EmulationArgs),
     /// Build each builder twice from scratch and compare the binaries; cost
-    /// `--build-arg AUDITABLE=1`; write the provenance region of
-    /// docs/reproducible.md (whatever `--howto` says), and
+    /// `--build-arg AUDITABLE=1`; write HOWTO.md's provenance region, and
     /// fail if two binaries differ
     Provenance,
     /// Build the native fixture's TLS binaries with every variant; write the
@@ -73,7 +72,8 @@ enum Command {
 
 #[derive(Args)]
 struct TryArgs {
-    /// The crate or workspace: only read, unless --write is given
+    /// The crate or workspace: only read, unless --write is given. A
+    /// workspace member is built from its workspace root, as cargo must
     #[arg(value_name = "PATH")]
     path: PathBuf,
     /// The binary to build, if the crate has several
@@ -82,8 +82,8 @@ struct TryArgs {
     /// Cargo features to build with (the FEATURES build argument)
     #[arg(long, value_name = "FEATURES")]
     features: Option<String>,
-    /// A variant to check; repeat for several [default: all but simple;
-    /// multi-platform for this machine's platform unless named]
+    /// A variant to check; repeat for several [default: all but simple; one
+    /// built per platform is built for this machine's alone unless named]
     #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
     variants: Vec<&'static Variant>,
     /// Put the recommended Dockerfile (or the one --variant names) into PATH
@@ -154,7 +154,7 @@ fn main() -> ExitCode {
         Command::Emulation(args) => {
             emulation::run(&emulation::Options { runs: args.runs, projects: args.projects.0.clone() }, &howto)
         }
-        Command::Provenance => provenance::run(&repo_root().join(howto_harness::regions::REPRODUCIBLE_APPENDIX)),
+        Command::Provenance => provenance::run(&howto),
         Command::Sizes => sizes::run(&howto),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
         Command::Try(args) => try_crate::run(&args.options()),
