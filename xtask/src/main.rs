@@ -50,7 +50,8 @@ enum Command {
     /// reference; write HOWTO.md's emulation region
     Emulation(EmulationArgs),
     /// Build each builder twice from scratch and compare the binaries; cost
-    /// `--build-arg AUDITABLE=1`; write HOWTO.md's provenance region, and
+    /// `--build-arg AUDITABLE=1`; write the provenance region of
+    /// docs/reproducible.md (whatever `--howto` says), and
     /// fail if two binaries differ
     Provenance,
     /// Build the native fixture's TLS binaries with every variant; write the
@@ -154,7 +155,7 @@ fn main() -> ExitCode {
         Command::Emulation(args) => {
             emulation::run(&emulation::Options { runs: args.runs, projects: args.projects.0.clone() }, &howto)
         }
-        Command::Provenance => provenance::run(&howto),
+        Command::Provenance => provenance::run(&repo_root().join(howto_harness::regions::REPRODUCIBLE_APPENDIX)),
         Command::Sizes => sizes::run(&howto),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
         Command::Try(args) => try_crate::run(&args.options()),
