@@ -379,11 +379,24 @@ impl Build {
     pub fn command_line(&self) -> String {
         let words =
             self.docker_args().into_iter().filter(|a| a != "--progress=plain").map(|arg| match arg.split_once('=') {
-                Some((key, value)) if value.contains(' ') => format!("{key}=\"{value}\""),
-                _ => arg,
+                Some((key, value)) if !key.starts_with('-') => format!("{key}={}", shell_word(value)),
+                _ => shell_word(&arg),
             });
         std::iter::once("docker".to_string()).chain(words).collect::<Vec<_>>().join(" ")
     }
+}
+
+/// `word` as a shell reads it back: bare when it is plain, else in double
+/// quotes (as a reader types `BUILD_PACKAGES="libssl-dev pkg-config"`), with
+/// the characters that are special there escaped.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    let escaped: String =
+        word.chars().flat_map(|c| if "\"\\$`".contains(c) { vec!['\\', c] } else { vec![c] }).collect();
+    format!("\"{escaped}\"")
 }
 
 #[derive(Debug)]
@@ -413,6 +426,16 @@ mod tests {
 
     fn exited(code: i32, stderr: &str) -> Output {
         Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("APP_NAME=rg"), "APP_NAME=rg");
+        assert_eq!(shell_word(""), "\"\"");
+        assert_eq!(shell_word("libssl-dev pkg-config"), "\"libssl-dev pkg-config\"");
+        assert_eq!(shell_word("it's \"$HOME\" `x` \\"), r#""it's \"\$HOME\" \`x\` \\""#);
+        let build = Build::new("Dockerfile", ".", "t").build_arg("DESCRIPTION", "one's own");
+        assert_eq!(build.command_line(), "docker build -f Dockerfile --build-arg DESCRIPTION=\"one's own\" -t t .");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use howto_harness::inspect::BaseImages;
 use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
 
 pub use crate::progress::Progress;
-use crate::report::shell_word;
+use howto_harness::docker::shell_word;
 
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).

@@ -141,16 +141,6 @@ fn utc_timestamp(time: jiff::Timestamp) -> String {
     time.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// `word` as one word of a POSIX shell command line: as it is when it holds
-/// nothing the shell would read otherwise, else in single quotes.
-pub fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
 /// Median of a non-empty sample (the mean of the middle two for an even count).
 pub fn median(sample: &[f64]) -> f64 {
     let mut sorted = sample.to_vec();
@@ -201,14 +191,6 @@ mod tests {
         assert_eq!(format_mb(megabytes(1_190_000)), "1.19");
         assert_eq!(format_mb(megabytes(78_900_000)), "78.9");
         assert_eq!(format_mb(megabytes(1_630_512_000)), "1631");
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("APP_NAME=rg"), "APP_NAME=rg");
-        assert_eq!(shell_word(""), "''");
-        assert_eq!(shell_word("libssl-dev pkg-config"), "'libssl-dev pkg-config'");
-        assert_eq!(shell_word("it's $HOME `x`"), "'it'\\''s $HOME `x`'");
     }
 
     #[test]

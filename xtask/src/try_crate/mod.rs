@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
 use howto_harness::variants::{CA_BUNDLE, PLATFORMS};
-use howto_harness::{Build, CrateCopy, Docker, Runtime, TempImages, VARIANTS, Variant, repo_root};
+use howto_harness::{CrateCopy, Docker, Runtime, TempImages, VARIANTS, Variant, repo_root};
 
 use crate::measure::{self, PlainBuild, Progress, Target};
-use crate::report::{self, Table, shell_word};
+use crate::report::{self, Table};
 use metadata::Crate;
 use sys::Packages;
 
@@ -457,19 +457,9 @@ fn build_commands(krate: &Crate, variant: &Variant, args: &[(&str, String)]) -> 
             let tag = platform.map_or(image.clone(), |p| format!("{image}:{}", howto_harness::variants::arch(p)));
             let mut build = variant.build(Path::new("."), &tag, platform, &args);
             build.dockerfile = PathBuf::from("Dockerfile");
-            command_line(&build)
+            build.command_line()
         })
         .collect()
-}
-
-/// `build` as a reader types it: `KEY=value` with the value quoted.
-fn command_line(build: &Build) -> String {
-    let words =
-        build.docker_args().into_iter().filter(|a| a != "--progress=plain").map(|arg| match arg.split_once('=') {
-            Some((key, value)) if !key.starts_with('-') => format!("{key}={}", shell_word(value)),
-            _ => shell_word(&arg),
-        });
-    std::iter::once("docker".to_string()).chain(words).collect::<Vec<_>>().join(" ")
 }
 
 /// Everything under the table: the bound, the notes, each failure, the
@@ -622,8 +612,8 @@ mod tests {
         ];
         assert_eq!(
             build_commands(&krate(), variant("dependency-cache"), &args),
-            ["docker build -f Dockerfile --build-arg APP_NAME=App --build-arg BUILD_PACKAGES='libssl-dev pkg-config' \
-              --build-arg DESCRIPTION='It'\\''s an app: $HOME' -t app ."]
+            ["docker build -f Dockerfile --build-arg APP_NAME=App --build-arg BUILD_PACKAGES=\"libssl-dev pkg-config\" \
+              --build-arg DESCRIPTION=\"It's an app: \\$HOME\" -t app ."]
         );
         let per_platform = build_commands(&krate(), variant("multi-platform"), &args[..1]);
         assert_eq!(
