@@ -100,7 +100,8 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
 }
 
 /// A crate of its own (fixtures/own-crate): a feature that must be on,
-/// with a dependency of its own, a profile of its own, its own licence.
+/// with a dependency of its own, a profile of its own, its own licence, the
+/// Rust version its rust-version needs.
 /// Every variant builds it through build arguments alone; the labels say
 /// what was given, exactly; where cargo-chef cooks, the cook had the same
 /// features, so the build compiles that crate alone.
@@ -111,7 +112,8 @@ fn a_crate_of_its_own_builds_through_build_arguments_alone() {
     let copy = howto_harness::projects::scratch_copy(OWN_CRATE).unwrap_or_else(|e| panic!("{OWN_CRATE}: {e}"));
     // A source no earlier run built: the build step runs, so what it compiles can be read.
     copy.append("src/main.rs", &format!("// {}\n", howto_harness::nonce())).expect("append a nonce");
-    let mut args = vec![("APP_NAME", "own-crate"), ("FEATURES", "greeting"), ("PROFILE", "container")];
+    let mut args =
+        vec![("APP_NAME", "own-crate"), ("FEATURES", "greeting"), ("PROFILE", "container"), ("RUST_VERSION", "1.96")];
     args.extend(LABELS_FROM_ARGUMENTS.iter().map(|(_, argument, value)| (*argument, *value)));
     for (variant, platform) in builds() {
         let mut images = Images::new(docker);

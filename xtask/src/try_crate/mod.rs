@@ -612,8 +612,10 @@ mod tests {
         ];
         assert_eq!(
             build_commands(&krate(), variant("dependency-cache"), &args),
-            ["docker build -f Dockerfile --build-arg APP_NAME=App --build-arg BUILD_PACKAGES=\"libssl-dev pkg-config\" \
-              --build-arg DESCRIPTION=\"It's an app: \\$HOME\" -t app ."]
+            [
+                "docker build -f Dockerfile --build-arg APP_NAME=App --build-arg BUILD_PACKAGES=\"libssl-dev pkg-config\" \
+              --build-arg DESCRIPTION=\"It's an app: \\$HOME\" -t app ."
+            ]
         );
         let per_platform = build_commands(&krate(), variant("multi-platform"), &args[..1]);
         assert_eq!(
