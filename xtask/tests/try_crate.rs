@@ -188,8 +188,8 @@ fn the_workspace_fixture_passes_with_dependency_cache() {
     assert!(row.contains("greet"), "the warm rebuild compiled the edited crate: {row}");
     assert!(stdout.contains("\nRecommended: dependency-cache: "), "{stdout}");
     let command = "docker build -f Dockerfile --build-arg APP_NAME=greet \
-                   --build-arg DESCRIPTION='One of the workspace'\\''s two binaries' \
-                   --build-arg LICENSE='MIT OR Apache-2.0' -t greet .";
+                   --build-arg DESCRIPTION=\"One of the workspace's two binaries\" \
+                   --build-arg LICENSE=\"MIT OR Apache-2.0\" -t greet .";
     assert!(stdout.contains(command), "expected {command}\nin\n{stdout}");
     assert!(stdout.contains("or run again with --write."), "{stdout}");
 
