@@ -175,16 +175,47 @@ impl Variant {
     }
 }
 
+/// What an `ARG` line declares: each name, with its default if it has one
+/// (quotes dropped); `None` for any other line.
+fn arg_declarations(line: &str) -> Option<Vec<(&str, Option<&str>)>> {
+    let mut words = line.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("ARG") {
+        return None;
+    }
+    Some(
+        words
+            .map(|word| match word.split_once('=') {
+                Some((name, default)) => (name, Some(default.trim_matches('"'))),
+                None => (word, None),
+            })
+            .collect(),
+    )
+}
+
+/// The default that the first `ARG` line declaring `name` in `dockerfile`
+/// gives it (empty if none), or `None` if no `ARG` declares it: for
+/// `RUST_VERSION`, the one above the first `FROM`.
+pub fn declared_arg(dockerfile: &str, name: &str) -> Option<String> {
+    dockerfile
+        .lines()
+        .filter_map(arg_declarations)
+        .flatten()
+        .find(|(arg, _)| *arg == name)
+        .map(|(_, default)| default.unwrap_or_default().to_string())
+}
+
 /// The image the first `FROM` of `dockerfile` names, `${NAME}`s replaced by
 /// the defaults that the `ARG` lines above it give.
 fn first_base_image(dockerfile: &str) -> Option<String> {
     let mut defaults = Vec::new();
-    for words in dockerfile.lines().map(|line| line.split_whitespace().collect::<Vec<_>>()) {
+    for line in dockerfile.lines() {
+        if let Some(declared) = arg_declarations(line) {
+            let given = declared.into_iter().filter_map(|(name, default)| Some((format!("${{{name}}}"), default?)));
+            defaults.extend(given);
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
         match words.first() {
-            Some(w) if w.eq_ignore_ascii_case("ARG") => {
-                let pairs = words[1..].iter().filter_map(|word| word.split_once('='));
-                defaults.extend(pairs.map(|(name, value)| (format!("${{{name}}}"), value.trim_matches('"'))));
-            }
             Some(w) if w.eq_ignore_ascii_case("FROM") => {
                 let image = words[1..].iter().find(|w| !w.starts_with("--"))?;
                 return Some(
@@ -210,6 +241,17 @@ pub fn builds() -> impl Iterator<Item = (&'static Variant, Option<&'static str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arg_defaults_are_read_from_any_arg_line() {
+        let dockerfile = "# ARG RUST_VERSION=0.1\nARG APP_NAME=my-project PROFILE=release\n\
+                          ARG RUST_VERSION=1.96 CHEF_VERSION=0.1.77\nFROM rust:${RUST_VERSION}\nARG FEATURES=\"\" PROFILE\n\
+                          ARG RUST_VERSION=2.0\n";
+        assert_eq!(declared_arg(dockerfile, "RUST_VERSION").as_deref(), Some("1.96"));
+        assert_eq!(declared_arg(dockerfile, "FEATURES").as_deref(), Some(""));
+        assert_eq!(declared_arg(dockerfile, "PROFILE").as_deref(), Some("release"));
+        assert_eq!(declared_arg(dockerfile, "AUDITABLE"), None);
+    }
 
     #[test]
     fn the_builder_image_has_the_arg_defaults_put_in() {

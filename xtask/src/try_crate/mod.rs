@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use howto_harness::docker::BuildOutput;
-use howto_harness::variants::{CA_BUNDLE, PLATFORMS};
+use howto_harness::variants::{CA_BUNDLE, PLATFORMS, declared_arg};
 use howto_harness::{CrateCopy, Docker, Runtime, TempImages, VARIANTS, Variant, repo_root};
 
 use crate::measure::{self, PlainBuild, Progress, Target};
@@ -175,20 +175,6 @@ fn build_args(
         args.push(("RUST_VERSION", needed.clone()));
     }
     Ok(args)
-}
-
-/// The default an `ARG` line of `dockerfile` gives `name` (empty if none),
-/// or `None` if no `ARG` declares it. The first declaration counts: for
-/// `RUST_VERSION`, the one above the first `FROM`.
-fn declared_arg(dockerfile: &str, name: &str) -> Option<String> {
-    dockerfile
-        .lines()
-        .filter_map(|line| line.trim_start().strip_prefix("ARG "))
-        .flat_map(str::split_whitespace)
-        .find_map(|word| {
-            let (arg, default) = word.split_once('=').unwrap_or((word, ""));
-            (arg == name).then(|| default.trim_matches('"').to_string())
-        })
 }
 
 /// Whether version `a` is newer than `b` (`1.85.1` > `1.85` = `1.85.0`).
@@ -561,17 +547,6 @@ mod tests {
             recompiled: warm.map(|_| vec!["app".to_string()]),
             failure: failure.map(str::to_string),
         }
-    }
-
-    #[test]
-    fn arg_defaults_are_read_from_any_arg_line() {
-        let dockerfile = "# ARG RUST_VERSION=0.1\nARG APP_NAME=my-project PROFILE=release\n\
-                          ARG RUST_VERSION=1.96 CHEF_VERSION=0.1.77\nFROM rust:${RUST_VERSION}\nARG FEATURES=\"\" PROFILE\n\
-                          ARG RUST_VERSION=2.0\n";
-        assert_eq!(declared_arg(dockerfile, "RUST_VERSION").as_deref(), Some("1.96"));
-        assert_eq!(declared_arg(dockerfile, "FEATURES").as_deref(), Some(""));
-        assert_eq!(declared_arg(dockerfile, "PROFILE").as_deref(), Some("release"));
-        assert_eq!(declared_arg(dockerfile, "AUDITABLE"), None);
     }
 
     #[test]
