@@ -85,7 +85,8 @@ fn metadata_args(dir: &Path, features: Option<&str>) -> Vec<String> {
 }
 
 /// Runs the cargo that runs xtask, in `dir` (whose .cargo/config.toml
-/// applies, as it would for its owner); its stdout, or an error with its stderr.
+/// applies, as it would for its owner); its stdout, or an error that names
+/// the command, its status and the end of its output.
 fn cargo(dir: &Path, args: &[impl AsRef<str>]) -> Result<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
@@ -97,9 +98,7 @@ fn cargo(dir: &Path, args: &[impl AsRef<str>]) -> Result<String, String> {
         .unchecked()
         .run()
         .map_err(|e| format!("{shown}: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("{shown} failed:\n{}", String::from_utf8_lossy(&output.stderr).trim_end()));
-    }
+    let output = howto_harness::process::check(&shown, output)?;
     String::from_utf8(output.stdout).map_err(|e| format!("{shown} printed no UTF-8: {e}"))
 }
 
