@@ -62,7 +62,7 @@ pub fn run(options: &Options, howto_path: &Path, charts_dir: &Path) -> Result<()
          ![Warm rebuild after a one-line edit, per crate](docs/bench.svg)\n",
         table.to_markdown(),
         options.runs,
-        report::provenance(&docker, &engine_version, base_images)
+        report::provenance(&docker, &engine_version, base_images, howto_path)
     );
     howto::update(howto_path, &[(howto_harness::regions::BENCH.to_string(), bench)])?;
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("bench.svg").display()));

@@ -50,7 +50,7 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     let images = docker.output(&["images", IMAGE], std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     chart::draw(&charts_dir.join("chart.svg"), &chart_panels(&rows))?;
 
-    let provenance = report::provenance(&docker, &engine_version, base_images);
+    let provenance = report::provenance(&docker, &engine_version, base_images, howto_path);
     let mut regions = vec![
         (
             regions::RESULTS.to_string(),

@@ -102,7 +102,7 @@ pub fn run(options: &Options, howto_path: &Path) -> Result<(), String> {
          Emulated: Debian's rustc-web 1.96 under qemu-user; the others: the rust image, as in multi-platform. {}\n",
         table.to_markdown(),
         if options.runs == 1 { "One run".to_string() } else { format!("Medians of {} runs", options.runs) },
-        report::provenance(&docker, &engine_version, base_images)
+        report::provenance(&docker, &engine_version, base_images, howto_path)
     );
     howto::update(howto_path, &[(howto_harness::regions::EMULATION.to_string(), text)])?;
     progress.note(&format!("wrote {}", howto_path.display()));

@@ -18,8 +18,7 @@ pub fn run(appendix: &Path) -> Result<(), String> {
     let builds: Vec<_> = from_scratch_builds().collect();
     let mut progress = Progress::new(2 + builds.len() * 2 + 2 * 2 + 1);
     let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
-    // The appendix is in docs/: its links to other appendices start there.
-    let measured = report::provenance(&docker, &engine_version, base_images).replace("](docs/", "](");
+    let measured = report::provenance(&docker, &engine_version, base_images, appendix);
 
     let project = Project::named("workspace").ok_or("no workspace fixture")?;
     let binary = project.main_binary();

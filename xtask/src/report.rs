@@ -2,6 +2,7 @@
 //! into HOWTO.md as Markdown, the units docker uses, and a line that says
 //! when, with what and on what the numbers were taken.
 
+use std::path::Path;
 use std::time::Duration;
 
 use howto_harness::Docker;
@@ -84,17 +85,35 @@ pub fn format_seconds(seconds: f64) -> String {
 }
 
 /// `Measured 2026-11-29 05:10 UTC with Docker Engine …, client …; base
-/// images: …; machine: …`
-pub fn provenance(docker: &Docker, engine_version: &str, base_images: BaseImages) -> String {
-    provenance_line(&utc_now(), engine_version, &docker.describe(), base_images, &machine())
+/// images: …; machine: …`, for the line's place in `document` (its link to
+/// the offline-mirror appendix is relative to it).
+pub fn provenance(docker: &Docker, engine_version: &str, base_images: BaseImages, document: &Path) -> String {
+    provenance_line(&utc_now(), engine_version, &docker.describe(), base_images, &machine(), mirror_link(document))
 }
 
-fn provenance_line(when: &str, engine_version: &str, client: &str, base_images: BaseImages, machine: &str) -> String {
+/// The offline-mirror appendix, as `document` links it: from within docs/,
+/// or from the repository's root.
+fn mirror_link(document: &Path) -> &'static str {
+    if document.parent().is_some_and(|dir| dir.ends_with("docs")) {
+        "offline-mirror.md"
+    } else {
+        "docs/offline-mirror.md"
+    }
+}
+
+fn provenance_line(
+    when: &str,
+    engine_version: &str,
+    client: &str,
+    base_images: BaseImages,
+    machine: &str,
+    mirror: &str,
+) -> String {
     // Sizes and times on stand-ins differ from those on the official images;
     // the appendix says how.
     let see = match base_images {
-        BaseImages::Official => "",
-        BaseImages::StandIns | BaseImages::Mixed => " (see [docs/offline-mirror.md](docs/offline-mirror.md))",
+        BaseImages::Official => String::new(),
+        BaseImages::StandIns | BaseImages::Mixed => format!(" (see [docs/offline-mirror.md]({mirror}))"),
     };
     format!(
         "Measured {when} with Docker Engine {engine_version}, client {client}; base images: {}{see}; \
@@ -174,6 +193,7 @@ mod tests {
                 "/usr/bin/docker (BuildKit via DOCKER_BUILDKIT=1)",
                 base,
                 "2 cores",
+                "docs/offline-mirror.md",
             )
         };
         assert_eq!(
@@ -184,6 +204,13 @@ mod tests {
         );
         assert!(line(BaseImages::Official).contains("; base images: the official ones; machine:"));
         assert!(line(BaseImages::Mixed).contains("some official, some local stand-ins (see ["));
+    }
+
+    #[test]
+    fn the_mirror_appendix_is_linked_from_where_the_line_is() {
+        assert_eq!(mirror_link(Path::new("/repo/HOWTO.md")), "docs/offline-mirror.md");
+        assert_eq!(mirror_link(Path::new("/tmp/H.md")), "docs/offline-mirror.md");
+        assert_eq!(mirror_link(Path::new("/repo/docs/reproducible.md")), "offline-mirror.md");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn run(howto_path: &Path) -> Result<(), String> {
     let sizes = table(&docker, &mut progress)?;
     progress.step("writing the table and HOWTO.md's sizes region");
     println!("{}", sizes.to_text());
-    let provenance = report::provenance(&docker, &engine_version, base_images);
+    let provenance = report::provenance(&docker, &engine_version, base_images, howto_path);
     howto::update(howto_path, &[(regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown()))])?;
     progress.note(&format!("wrote {}", howto_path.display()));
     progress.finish();
