@@ -1,15 +1,17 @@
 //! `cargo xtask try` as a user runs it. Bad input gets its message and a
 //! non-zero exit before the set-up or any Docker work, and the crate is
 //! never written to: every file and directory, with its modification time,
-//! is the same afterwards. With an engine, the workspace fixture passes.
+//! is the same afterwards. With an engine, the workspace and native fixtures pass.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
+use howto_harness::docker::shell_word;
+use howto_harness::projects::native;
 use howto_harness::temporary::RUN_LABEL;
-use howto_harness::{Docker, promises, repo_root};
+use howto_harness::{Docker, Runtime, promises, repo_root};
 use predicates::prelude::*;
 
 /// The progress line that starts the set-up: bad input never gets there.
@@ -161,18 +163,15 @@ fn engine() -> Docker {
     Docker::connect().unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED))
 }
 
-/// The workspace fixture, one binary, one variant: it passes, the warm
-/// rebuild compiles what the edit touched, the command fills in
-/// Cargo.toml's facts, and the fixture, the images and the containers are
-/// as they were.
-#[test]
-#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-fn the_workspace_fixture_passes_with_dependency_cache() {
-    let docker = engine();
-    let fixture = repo_root().join("fixtures/workspace");
+/// `cargo xtask try` on a fixture, as a user runs it: it must pass, and
+/// leave the fixture, the images and the containers as they were. Returns
+/// what it printed on stdout.
+fn try_passes(docker: &Docker, fixture: &str, args: &[&str]) -> String {
+    let fixture = repo_root().join(fixture);
     let before = snapshot(&fixture);
     let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["try", fixture.to_str().expect("UTF-8"), "--bin", "greet", "--variant", "dependency-cache"])
+        .args(["try", fixture.to_str().expect("UTF-8")])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -182,9 +181,34 @@ fn the_workspace_fixture_passes_with_dependency_cache() {
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "try failed:\n{stdout}\n{stderr}");
 
-    let row =
-        stdout.lines().find(|l| l.starts_with("dependency-cache ")).unwrap_or_else(|| panic!("no row:\n{stdout}"));
+    assert_eq!(snapshot(&fixture), before, "try changed {}", fixture.display());
+    let label = format!("label={RUN_LABEL}={pid}");
+    let images = docker.output(&["image", "ls", "--quiet", "--filter", &label], Duration::from_secs(30));
+    assert_eq!(images.expect("docker image ls"), "", "images left behind");
+    let containers = docker.output(&["ps", "--all", "--quiet", "--filter", "name=rch-try-"], Duration::from_secs(30));
+    assert_eq!(containers.expect("docker ps"), "", "containers left behind");
+    stdout.into_owned()
+}
+
+/// The row of `variant` in try's table; it must say `ok`.
+fn passing_row<'a>(stdout: &'a str, variant: &str) -> &'a str {
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{variant} ")))
+        .unwrap_or_else(|| panic!("no row for {variant}:\n{stdout}"));
     assert!(row.ends_with(" ok"), "{row}");
+    row
+}
+
+/// The workspace fixture, one binary, one variant: it passes, the warm
+/// rebuild compiles what the edit touched, and the command fills in
+/// Cargo.toml's facts.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn the_workspace_fixture_passes_with_dependency_cache() {
+    let docker = engine();
+    let stdout = try_passes(&docker, "fixtures/workspace", &["--bin", "greet", "--variant", "dependency-cache"]);
+    let row = passing_row(&stdout, "dependency-cache");
     assert!(row.contains("greet"), "the warm rebuild compiled the edited crate: {row}");
     assert!(stdout.contains("\nRecommended: dependency-cache: "), "{stdout}");
     let command = "docker build -f Dockerfile --build-arg APP_NAME=greet \
@@ -192,11 +216,20 @@ fn the_workspace_fixture_passes_with_dependency_cache() {
                    --build-arg LICENSE=\"MIT OR Apache-2.0\" -t greet .";
     assert!(stdout.contains(command), "expected {command}\nin\n{stdout}");
     assert!(stdout.contains("or run again with --write."), "{stdout}");
+}
 
-    assert_eq!(snapshot(&fixture), before, "try changed fixtures/workspace");
-    let label = format!("label={RUN_LABEL}={pid}");
-    let images = docker.output(&["image", "ls", "--quiet", "--filter", &label], Duration::from_secs(30));
-    assert_eq!(images.expect("docker image ls"), "", "images left behind");
-    let containers = docker.output(&["ps", "--all", "--quiet", "--filter", "name=rch-try-"], Duration::from_secs(30));
-    assert_eq!(containers.expect("docker ps"), "", "containers left behind");
+/// The native fixture: try finds openssl-sys in the lock file and gives the
+/// build the packages that the HOWTO gives for OpenSSL, so the binary
+/// builds, and runs (`--version`) with libssl found in the runtime image.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn the_native_fixture_passes_with_the_packages_openssl_needs() {
+    let docker = engine();
+    let stdout = try_passes(&docker, "fixtures/native", &["--bin", "tls-openssl", "--variant", "cache-mount"]);
+    let row = passing_row(&stdout, "cache-mount");
+    assert!(row.contains("native"), "the warm rebuild compiled the edited crate: {row}");
+    for (key, value) in native::build_args(Runtime::DebianSlim) {
+        let arg = format!("--build-arg {key}={}", shell_word(value));
+        assert!(stdout.contains(&arg), "expected {arg} in the command:\n{stdout}");
+    }
 }
