@@ -70,10 +70,15 @@ if ! "$docker" image inspect "$image" >/dev/null 2>&1; then
   quietly "$image: Debian trixie's docker.io, docker-cli and docker-buildx" "$docker" build -t "$image" "$context"
 fi
 # The client and its buildx plugin, from the same packages as the engine.
-"$docker" run --rm --entrypoint cat "$image" /usr/bin/docker >"$dir/bin/docker"
-"$docker" run --rm --entrypoint cat "$image" /usr/libexec/docker/cli-plugins/docker-buildx \
-  >"$dir/client/cli-plugins/docker-buildx"
-chmod +x "$dir/bin/docker" "$dir/client/cli-plugins/docker-buildx"
+# Each is written beside its place and then moved there, so that an
+# interrupted copy never leaves a truncated client for the next run to use.
+copy_out() { # PATH_IN_IMAGE DESTINATION
+  "$docker" run --rm --entrypoint cat "$image" "$1" >"$2.new"
+  chmod +x "$2.new"
+  mv -f "$2.new" "$2"
+}
+copy_out /usr/bin/docker "$dir/bin/docker"
+copy_out /usr/libexec/docker/cli-plugins/docker-buildx "$dir/client/cli-plugins/docker-buildx"
 
 # Images of earlier versions of the engine's files (on a new machine, none:
 # grep then finds nothing, which is no failure).

@@ -70,6 +70,11 @@ quietly() {
   log "$what"
   "$@" >"$out" 2>&1 &
   pid=$!
+  # Interrupted, the set-up stops the step too and keeps no file behind.
+  # shellcheck disable=SC2064 # the step's pid and file, fixed now
+  trap "kill $pid 2>/dev/null; rm -f '$out'; exit 130" INT
+  # shellcheck disable=SC2064
+  trap "kill $pid 2>/dev/null; rm -f '$out'; exit 143" TERM
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     ticks=$((ticks + 1))
@@ -78,6 +83,7 @@ quietly() {
     fi
   done
   wait "$pid" || status=$?
+  trap - INT TERM
   if [ "$status" -ne 0 ]; then
     tail -n 30 "$out" >&2
     rm -f "$out"
