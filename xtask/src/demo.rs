@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: the HOWTO's walkthrough, run for real. Builds every
 //! variant cold into the tag the HOWTO gives it, runs it, edits one line and
-//! rebuilds warm, then prints the figures and writes them into HOWTO.md.
+//! rebuilds warm, then prints the figures; with `--write`, it also writes
+//! them into HOWTO.md and docs/chart.svg. Without it no tracked file
+//! changes: the figures are this machine's, the committed ones a named run's.
 
 use std::path::Path;
 
@@ -28,7 +30,7 @@ struct Row {
     warm_steps: String,
 }
 
-pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
+pub fn run(howto_path: &Path, charts_dir: &Path, write: bool) -> Result<(), String> {
     let targets = Target::all();
     // Set-up, engine, a cold and a warm build per target, the manifest
     // list, the outputs.
@@ -44,9 +46,22 @@ pub fn run(howto_path: &Path, charts_dir: &Path) -> Result<(), String> {
     progress.step("joining the per-platform images in a manifest list on a loopback registry");
     let manifest = manifest_list(&docker, &rows)?;
 
-    progress.step("writing the table, docs/chart.svg and HOWTO.md's generated regions");
+    progress.step(if write {
+        "writing the table, docs/chart.svg and HOWTO.md's generated regions"
+    } else {
+        "the table"
+    });
     let table = results_table(&rows);
     println!("{}", table.to_text());
+    if !write {
+        progress.note(&format!(
+            "{} and {} are as they were: `cargo xtask demo --write` puts these figures there",
+            howto_path.display(),
+            charts_dir.join("chart.svg").display()
+        ));
+        progress.finish();
+        return Ok(());
+    }
     let images = docker.output(&["images", IMAGE], std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
     chart::draw(&charts_dir.join("chart.svg"), &chart_panels(&rows))?;
 

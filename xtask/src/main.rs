@@ -1,5 +1,6 @@
 //! The project's tasks: `cargo xtask demo` runs the HOWTO's walkthrough
-//! against the engine and writes the measured figures into HOWTO.md;
+//! against the engine and prints the measured figures (`--write` puts them
+//! into HOWTO.md);
 //! `cargo xtask bench` repeats cold builds and warm rebuilds for every variant;
 //! `cargo xtask emulation` times compiling for arm64 under qemu against
 //! cross-compiling; `cargo xtask provenance` checks reproducible binaries and
@@ -40,9 +41,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build, run and rebuild every variant; print the figures and write them
-    /// into HOWTO.md's generated regions and docs/chart.svg
-    Demo,
+    /// Build, run and rebuild every variant, and print the figures
+    Demo {
+        /// Also write the figures into HOWTO.md's generated regions and
+        /// docs/chart.svg
+        #[arg(long)]
+        write: bool,
+    },
     /// Repeat cold builds and warm rebuilds; write HOWTO.md's bench region
     /// and docs/bench.svg
     Bench(BenchArgs),
@@ -150,7 +155,7 @@ fn main() -> ExitCode {
     let howto = cli.howto.unwrap_or_else(|| repo_root().join("HOWTO.md"));
     let charts = repo_root().join("docs");
     let outcome = match &cli.command {
-        Command::Demo => demo::run(&howto, &charts),
+        Command::Demo { write } => demo::run(&howto, &charts, *write),
         Command::Bench(args) => bench::run(&args.options(), &howto, &charts),
         Command::Emulation(args) => {
             emulation::run(&emulation::Options { runs: args.runs, projects: args.projects.0.clone() }, &howto)
@@ -239,7 +244,7 @@ mod tests {
     #[test]
     fn the_howto_path_may_come_before_the_command() {
         let cli = parse("--howto /tmp/H.md demo").unwrap();
-        assert!(matches!(cli.command, Command::Demo));
+        assert!(matches!(cli.command, Command::Demo { write: false }));
         assert_eq!(cli.howto, Some(PathBuf::from("/tmp/H.md")));
     }
 
