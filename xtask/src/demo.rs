@@ -49,13 +49,16 @@ pub fn run(howto_path: &Path, charts_dir: &Path, write: bool) -> Result<(), Stri
     progress.step(if write {
         "writing the table, docs/chart.svg and HOWTO.md's generated regions"
     } else {
-        "the table"
+        "writing the table, and the chart under target/"
     });
     let table = results_table(&rows);
     println!("{}", table.to_text());
     if !write {
+        let chart = target_dir().join("demo/chart.svg");
+        chart::draw(&chart, &chart_panels(&rows))?;
         progress.note(&format!(
-            "{} and {} are as they were: `cargo xtask demo --write` puts these figures there",
+            "wrote {}; {} and {} are as they were: `cargo xtask demo --write` puts these figures there",
+            chart.display(),
             howto_path.display(),
             charts_dir.join("chart.svg").display()
         ));
@@ -90,6 +93,12 @@ pub fn run(howto_path: &Path, charts_dir: &Path, write: bool) -> Result<(), Stri
     progress.note(&format!("wrote {} and {}", howto_path.display(), charts_dir.join("chart.svg").display()));
     progress.finish();
     Ok(())
+}
+
+/// Cargo's target directory (CARGO_TARGET_DIR, or target/ at the root):
+/// untracked, where a run without `--write` puts its chart.
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| howto_harness::repo_root().join("target"), Into::into)
 }
 
 /// Pushes the per-platform images of the multi-platform variant to a
