@@ -331,3 +331,209 @@ fn the_howto_stays_within_fifty_thousand_bytes() {
     let size = read("HOWTO.md").len();
     assert!(size <= 50_000, "HOWTO.md is {size} bytes, over the 50,000 it is kept to: move detail to docs/");
 }
+
+/// The BuildKit minor release that each Docker Engine release named in the
+/// documents vendors, from the engine's release notes. A version statement
+/// for an engine missing here fails until it is added, with its source.
+const BUILDKIT_OF_ENGINE: &[(&str, &str)] =
+    &[("20.10", "0.8"), ("23.0", "0.10"), ("24.0", "0.11"), ("25.0", "0.12"), ("26.0", "0.13")];
+
+/// The version number that `text` starts with: `0.11` of `0.11 (Engine`.
+fn version_at(text: &str) -> &str {
+    let end = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    text[..end].trim_end_matches('.')
+}
+
+/// Every (BuildKit, Engine) pair that `text` states, written either
+/// "BuildKit 0.11 (Engine 24.0" or "Engine 23.0 has BuildKit 0.10".
+fn buildkit_engine_pairs(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (at, _) in text.match_indices("BuildKit ") {
+        let rest = &text[at + "BuildKit ".len()..];
+        let buildkit = version_at(rest);
+        if let Some(engine) = rest[buildkit.len()..].strip_prefix(" (Engine ").map(version_at) {
+            pairs.push((buildkit.to_string(), engine.to_string()));
+        }
+    }
+    for (at, _) in text.match_indices("Engine ") {
+        let rest = &text[at + "Engine ".len()..];
+        let engine = version_at(rest);
+        if let Some(buildkit) = rest[engine.len()..].strip_prefix(" has BuildKit ").map(version_at) {
+            pairs.push((buildkit.to_string(), engine.to_string()));
+        }
+    }
+    pairs
+}
+
+/// Why `buildkit` is not what Docker Engine `engine` ships, or `None`.
+fn buildkit_problem(buildkit: &str, engine: &str) -> Option<String> {
+    match BUILDKIT_OF_ENGINE.iter().find(|(e, _)| *e == engine) {
+        Some((_, shipped)) if *shipped == buildkit => None,
+        Some((_, shipped)) => Some(format!("Engine {engine} ships BuildKit {shipped}, not {buildkit}")),
+        None => Some(format!("Engine {engine} is not in BUILDKIT_OF_ENGINE: add it from its release notes")),
+    }
+}
+
+#[test]
+fn every_buildkit_version_is_the_one_its_engine_ships() {
+    let sample =
+        "BuildKit 0.11 (Engine 23.0) takes; BuildKit 0.13 (Engine 26.0) clamps; Engine 23.0 has BuildKit 0.10.";
+    let pairs = buildkit_engine_pairs(sample);
+    assert_eq!(pairs.len(), 3, "{pairs:?}");
+    assert!(buildkit_problem(&pairs[0].0, &pairs[0].1).is_some(), "Engine 23.0 vendored BuildKit 0.10");
+    assert!(pairs[1..].iter().all(|(b, e)| buildkit_problem(b, e).is_none()), "{pairs:?}");
+    let mut problems = Vec::new();
+    for document in documents() {
+        for (buildkit, engine) in buildkit_engine_pairs(&read(&document)) {
+            problems.extend(buildkit_problem(&buildkit, &engine).map(|p| format!("{document}: {p}")));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `text` without its generated regions: what was written, not measured.
+fn written(text: &str) -> String {
+    let mut inside = false;
+    let mut kept = Vec::new();
+    for line in text.lines() {
+        inside |= line.starts_with("<!-- generated:");
+        if !inside {
+            kept.push(line);
+        }
+        inside &= !line.starts_with("<!-- /generated:");
+    }
+    kept.join("\n")
+}
+
+/// Every image reference `<name>:<tag>` in `text` whose tag starts with a
+/// digit or ends in `-slim` (`rust:slim`, a moving tag named as such, is not
+/// one), digest dropped.
+fn images_named(text: &str, name: &str) -> Vec<String> {
+    let prefix = format!("{name}:");
+    text.match_indices(&prefix)
+        .filter(|(at, _)| !text[..*at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '/'))
+        .map(|(at, _)| {
+            let tag = &text[at + prefix.len()..];
+            let end = tag.find(|c: char| !c.is_ascii_alphanumeric() && !".-_".contains(c)).unwrap_or(tag.len());
+            format!("{prefix}{}", &tag[..end])
+        })
+        .filter(|image| {
+            let tag = &image[prefix.len()..];
+            tag.starts_with(|c: char| c.is_ascii_digit()) || tag.ends_with("-slim")
+        })
+        .collect()
+}
+
+#[test]
+fn every_base_image_the_documents_name_is_one_the_dockerfiles_use() {
+    assert_eq!(
+        images_named("`FROM rust:1.95-slim-trixie@sha256:<digest>`, not rust:slim", "rust"),
+        ["rust:1.95-slim-trixie"]
+    );
+    let base_images = howto_harness::base_images().unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    for document in documents() {
+        let text = written(&read(&document));
+        for name in ["rust", "debian", "lukemathwalker/cargo-chef"] {
+            for image in images_named(&text, name).into_iter().filter(|i| !base_images.contains(i)) {
+                problems.push(format!("{document} names {image}; the Dockerfiles use {base_images:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Debian's release numbers by code name.
+const DEBIAN_RELEASES: &[(&str, u32)] = &[("bookworm", 12), ("trixie", 13), ("forky", 14)];
+
+/// The Debian release of every image named `…-debian<N>` in `text`
+/// (distroless: `cc-debian13`).
+fn debian_numbers_named(text: &str) -> Vec<u32> {
+    text.match_indices("-debian").filter_map(|(at, _)| version_at(&text[at + "-debian".len()..]).parse().ok()).collect()
+}
+
+#[test]
+fn distroless_images_suggested_are_of_the_builders_debian_release() {
+    assert_eq!(debian_numbers_named("`gcr.io/distroless/cc-debian12` and `static-debian13`"), [12, 13]);
+    let base_images = howto_harness::base_images().unwrap_or_else(|e| panic!("{e}"));
+    let runtime = base_images.iter().find_map(|i| i.strip_prefix("debian:")).expect("a debian base image");
+    let codename = runtime.split('-').next().unwrap_or(runtime);
+    let (_, release) = DEBIAN_RELEASES
+        .iter()
+        .find(|(name, _)| *name == codename)
+        .unwrap_or_else(|| panic!("Debian {codename} is not in DEBIAN_RELEASES: add its number"));
+    assert!(
+        base_images.iter().filter(|i| !i.starts_with("debian:")).all(|i| i.ends_with(&format!("-{codename}"))),
+        "every builder should be of Debian {codename}, as the runtime: {base_images:?}"
+    );
+    for document in documents() {
+        for number in debian_numbers_named(&read(&document)) {
+            assert_eq!(
+                number, *release,
+                "{document} suggests a Debian {number} image; the builders are Debian {release}"
+            );
+        }
+    }
+}
+
+/// Limits that were once stated without their condition: in every paragraph
+/// of the documents and Dockerfiles that names all of the first terms, the
+/// second ones must be named too.
+const CONDITIONS: &[(&[&str], &[&str])] = &[
+    // The default docker driver has the OCI exporter only with the containerd store.
+    (&["type=oci"], &["containerd image store", "docker-container"]),
+    // Docker Engine on Linux has no `docker debug`.
+    (&["docker debug"], &["Docker Desktop"]),
+    // webpki-roots compiles its roots in; rustls-native-certs reads SSL_CERT_FILE.
+    (&["SSL_CERT_FILE", "rustls"], &["rustls-native-certs"]),
+];
+
+/// Why `paragraph` names a limit without its condition, or `None`.
+fn condition_problem(paragraph: &str) -> Option<String> {
+    CONDITIONS.iter().find_map(|(terms, conditions)| {
+        let missing: Vec<&str> = conditions.iter().copied().filter(|c| !paragraph.contains(c)).collect();
+        (terms.iter().all(|t| paragraph.contains(t)) && !missing.is_empty())
+            .then(|| format!("names {} without {}", terms.join(" and "), missing.join(" and ")))
+    })
+}
+
+#[test]
+fn every_limit_is_stated_with_its_condition() {
+    assert!(condition_problem("`-o type=oci,dest=x.tar` needs neither a registry nor the containerd store").is_some());
+    assert!(condition_problem("rustls and OpenSSL both read SSL_CERT_FILE").is_some());
+    assert!(condition_problem("no shell (`docker debug` attaches one)").is_some());
+    assert!(condition_problem("Docker Desktop's `docker debug` attaches one").is_none());
+    let files = documents().into_iter().chain(VARIANTS.iter().map(Variant::dockerfile));
+    let mut problems = Vec::new();
+    for file in files {
+        for paragraph in read(&file).split("\n\n") {
+            if let Some(problem) = condition_problem(paragraph) {
+                problems.push(format!("{file}: {problem}:\n{paragraph}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn a_dockerfile_that_sets_rustflags_warns_that_it_replaces_the_projects() {
+    let howto = read("HOWTO.md");
+    for variant in VARIANTS {
+        let dockerfile = read(&variant.dockerfile());
+        let Some(flags) = dockerfile
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("ENV RUSTFLAGS=\""))
+            .map(|rest| rest.split('"').next().unwrap_or(rest))
+        else {
+            continue;
+        };
+        // The way out the HOWTO gives: these flags among the project's own.
+        for needed in ["`build.rustflags`", "`target.<triple>.rustflags`", &format!("`{flags}`")] {
+            assert!(
+                howto.contains(needed),
+                "{} sets RUSTFLAGS, which replaces a project's config rustflags: HOWTO.md must say so, naming {needed}",
+                variant.dockerfile()
+            );
+        }
+    }
+}

@@ -88,8 +88,9 @@ fn a_mode_max_registry_cache_gives_a_fresh_builder_the_cook() {
 
 /// The one way left to fool a build, and BuildKit's rather than cargo's: it
 /// sends the context incrementally and takes a file whose size and time are
-/// unchanged for unchanged (moby/buildkit#2592). HOWTO.md warns about it
-/// and gives the remedy that this test applies.
+/// unchanged for unchanged (moby/buildkit#4817, moby/moby#51518).
+/// docs/troubleshooting.md warns about it and gives the remedy that this
+/// test applies.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
@@ -112,7 +113,7 @@ fn buildkit_takes_a_file_of_the_same_size_and_time_for_the_same_file() {
     assert!(build_with("first").starts_with("first "), "the first build copies the first greeting");
     assert!(
         build_with("other").starts_with("first "),
-        "BuildKit now sends a file of the same size and time again: update HOWTO.md's warning"
+        "BuildKit now sends a file of the same size and time again: update docs/troubleshooting.md"
     );
     docker.prune_build_cache(&["--filter", "type=source.local"]).unwrap_or_else(|e| panic!("{e}"));
     assert!(build_with("third").starts_with("third "), "after pruning the saved context, the build sees the file");
