@@ -4,6 +4,7 @@
 //! example crate.
 
 pub mod auditable;
+mod build;
 pub mod build_log;
 pub mod client;
 pub mod docker;
@@ -23,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use docker::{Build, BuildLog, Docker};
+pub use build::{Build, BuildOutput, shell_word};
+pub use build_log::BuildLog;
+pub use client::Docker;
 pub use projects::{Binary, PROJECTS, Project};
 pub use temporary::{TempImages, unique_tag};
 pub use variants::{Rebuild, Runtime, VARIANTS, Variant};
