@@ -3,13 +3,61 @@
 //! container (`current`: Engine 26 with the containerd store and its own
 //! client with buildx, from scripts/current-engine.sh). On the host's engine
 //! the client is one with buildx, else a pre-23 one with DOCKER_BUILDKIT=1
-//! (as scripts/lib.sh picks), `DOCKER` overriding both.
+//! (as scripts/lib.sh picks), `DOCKER` overriding both. Every docker
+//! command runs through [`Docker::output`] or [`Docker::cmd`] here, with a
+//! timeout; a failure becomes an [`Error`].
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::docker::{Result, error};
+use crate::process::{self, run_with_timeout};
+
+/// Something Docker did not do, with enough context to act on.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An error; one that shows the daemon gone also gets the end of the log of
+/// the dockerd that scripts/provision.sh started, which says why it went.
+pub(crate) fn error(message: impl Into<String>) -> Error {
+    let message = message.into();
+    if daemon_gone(&message) {
+        return Error(message + &daemon_log_note(DOCKERD_LOG));
+    }
+    Error(message)
+}
+
+/// Where scripts/setup-engine.sh has the dockerd it starts write its log.
+const DOCKERD_LOG: &str = "/var/lib/rust-container-howto/dockerd.log";
+
+fn daemon_gone(message: &str) -> bool {
+    message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running?")
+}
+
+fn daemon_log_note(log: &str) -> String {
+    match std::fs::read_to_string(log) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.trim_end().lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            format!("\nThe Docker daemon does not answer. The end of {log}:\n{tail}")
+        }
+        Err(_) => format!(
+            "\nThe Docker daemon does not answer, and there is no {log}: it was not started by \
+             scripts/provision.sh. Look at the log of the daemon you started."
+        ),
+    }
+}
 
 /// A docker client that can run BuildKit builds, and a daemon that answers.
 #[derive(Debug, Clone)]
@@ -29,6 +77,27 @@ pub struct Docker {
     /// own: the built-in Dockerfile frontend expands them from Engine 23.0
     /// (frontend 1.3); 20.10's keys the mount by the id as written.
     pub separates_cache_mounts_by_build_argument: bool,
+    /// The label of the images built under some tags, as the caller of
+    /// [`Docker::connect`] gives it.
+    pub(crate) build_label: BuildLabel,
+}
+
+/// A label for every image built under a tag of a kind. The caller says
+/// which, as what a tag means is no business of this layer (`temporary`
+/// labels the images a run makes for a while with the run's process id).
+#[derive(Debug, Clone)]
+pub struct BuildLabel {
+    /// The tags whose images get it: those that start with one of these.
+    pub tag_prefixes: Vec<String>,
+    /// `key=value`, as `docker build --label` takes it.
+    pub label: String,
+}
+
+impl BuildLabel {
+    /// The label of a build into `tag`, if it gets one.
+    pub fn for_tag(&self, tag: &str) -> Option<&str> {
+        self.tag_prefixes.iter().any(|prefix| tag.starts_with(prefix.as_str())).then_some(self.label.as_str())
+    }
 }
 
 /// The major version at the start of a version string (`20` of `20.10.24+dfsg1`).
@@ -96,16 +165,17 @@ pub fn state_dir() -> PathBuf {
 }
 
 impl Docker {
-    /// The engine shared by a whole test run: picked and checked once.
-    pub fn shared() -> Result<&'static Docker> {
+    /// The engine shared by a whole test run: picked and checked once, with
+    /// the first call's `label` (each caller gives the run's).
+    pub fn shared(label: BuildLabel) -> Result<&'static Docker> {
         static SHARED: OnceLock<std::result::Result<Docker, String>> = OnceLock::new();
-        SHARED.get_or_init(|| Docker::connect().map_err(|e| e.to_string())).as_ref().map_err(|e| error(e.clone()))
+        SHARED.get_or_init(|| Docker::connect(label).map_err(|e| e.to_string())).as_ref().map_err(|e| error(e.clone()))
     }
 
     /// Picks a client as scripts/lib.sh does (one with buildx, else a pre-23
     /// one with DOCKER_BUILDKIT=1; `DOCKER` overrides) and checks that the
-    /// daemon answers.
-    pub fn connect() -> Result<Docker> {
+    /// daemon answers. Its builds get `label`.
+    pub fn connect(label: BuildLabel) -> Result<Docker> {
         let engine = Engine::selected().map_err(error)?;
         // The host's client inherits DOCKER_HOST: one that names the current
         // engine would have it drive that engine under the host's name.
@@ -128,7 +198,8 @@ impl Docker {
                 None => (vec!["docker".into(), "/usr/bin/docker".into()], Vec::new()),
             },
         };
-        let mut docker = candidates.iter().find_map(|cli| Docker::probe(cli, engine, &env)).ok_or_else(|| {
+        let found = candidates.iter().find_map(|cli| Docker::probe(cli, engine, &env, &label));
+        let mut docker = found.ok_or_else(|| {
             error(format!(
                 "no docker client here can run BuildKit builds (tried {}).\n\
                      Install buildx, or a docker client older than 23 (Debian's docker.io), \
@@ -151,7 +222,7 @@ impl Docker {
         Ok(docker)
     }
 
-    fn probe(cli: &Path, engine: Engine, env: &[(&'static str, String)]) -> Option<Docker> {
+    fn probe(cli: &Path, engine: Engine, env: &[(&'static str, String)], label: &BuildLabel) -> Option<Docker> {
         let docker = |needs_buildkit_env| Docker {
             cli: cli.into(),
             needs_buildkit_env,
@@ -159,11 +230,12 @@ impl Docker {
             engine,
             containerd_store: false,
             separates_cache_mounts_by_build_argument: false,
+            build_label: label.clone(),
         };
         // A client that hangs (a daemon socket that never answers) is no client.
         let quiet = |args: &[&str]| {
             let expression = docker(false).cmd(args).stdout_capture().stderr_capture();
-            crate::process::run_with_timeout(expression, Duration::from_secs(20)).ok()
+            run_with_timeout(expression, Duration::from_secs(20)).ok()
         };
         // Before 23.0, `docker build` is the legacy builder unless
         // DOCKER_BUILDKIT=1, buildx plugin or not; from 23.0 on it is buildx.
@@ -205,11 +277,20 @@ impl Docker {
         }
         if self.needs_buildkit_env { expression.env("DOCKER_BUILDKIT", "1") } else { expression }
     }
+
+    /// Runs `docker ARGS`, returns its trimmed stdout, or fails with its stderr.
+    pub fn output(&self, args: &[&str], timeout: Duration) -> Result<String> {
+        let shown = format!("docker {}", args.join(" "));
+        let run = run_with_timeout(self.cmd(args).stdout_capture().stderr_capture(), timeout)
+            .map_err(|e| error(format!("{shown}: {e}")))?;
+        let run = process::check(&shown, run).map_err(error)?;
+        Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Engine, major_version};
+    use super::{Engine, daemon_gone, daemon_log_note, major_version};
 
     #[test]
     fn the_major_version_starts_a_version_string() {
@@ -232,5 +313,21 @@ mod tests {
             let problem = Engine::Current.docker_host_problem(found).expect("the current engine without DOCKER_HOST");
             assert!(problem.contains(&format!("DOCKER_HOST={current} cargo test")), "{problem}");
         }
+    }
+
+    #[test]
+    fn a_daemon_that_died_is_reported_with_the_end_of_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("dockerd.log");
+        let lines: Vec<String> = (1..=30).map(|n| format!("line {n}")).collect();
+        std::fs::write(&log, lines.join("\n") + "\nfatal: out of disk space\n").unwrap();
+        let gone = "docker build failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. \
+                    Is the docker daemon running?";
+        assert!(daemon_gone(gone));
+        let note = daemon_log_note(log.to_str().unwrap());
+        assert!(note.ends_with("line 30\nfatal: out of disk space"), "{note}");
+        assert!(!note.contains("line 11\n"), "only the last 20 lines: {note}");
+        assert!(daemon_log_note("/nonexistent/dockerd.log").contains("not started by scripts/provision.sh"));
+        assert!(!daemon_gone("docker build failed: no such file: Dockerfile"));
     }
 }

@@ -2,73 +2,17 @@
 //! inspect, list files, remove. Each has a timeout, and a failed build says
 //! what it ran and ends with the tail of the build log.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-pub use crate::build_log::{BuildLog, Compiled, Step};
-pub use crate::client::Docker;
-pub use crate::inspect::ImageInfo;
-pub use crate::process::run_with_timeout;
-use crate::{process, repo_root, temporary};
-
-/// Something Docker did not do, with enough context to act on.
-#[derive(Debug)]
-pub struct Error(String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-pub type Result<T> = std::result::Result<T, Error>;
-
-/// An error; one that shows the daemon gone also gets the end of the log of
-/// the dockerd that scripts/provision.sh started, which says why it went.
-pub(crate) fn error(message: impl Into<String>) -> Error {
-    let message = message.into();
-    if daemon_gone(&message) {
-        return Error(message + &daemon_log_note(DOCKERD_LOG));
-    }
-    Error(message)
-}
-
-/// Where scripts/setup-engine.sh has the dockerd it starts write its log.
-const DOCKERD_LOG: &str = "/var/lib/rust-container-howto/dockerd.log";
-
-fn daemon_gone(message: &str) -> bool {
-    message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running?")
-}
-
-fn daemon_log_note(log: &str) -> String {
-    match std::fs::read_to_string(log) {
-        Ok(text) => {
-            let lines: Vec<&str> = text.trim_end().lines().collect();
-            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-            format!("\nThe Docker daemon does not answer. The end of {log}:\n{tail}")
-        }
-        Err(_) => format!(
-            "\nThe Docker daemon does not answer, and there is no {log}: it was not started by \
-             scripts/provision.sh. Look at the log of the daemon you started."
-        ),
-    }
-}
+use crate::build::{Build, BuildOutput};
+use crate::build_log::BuildLog;
+use crate::client::{Docker, Result, error};
+use crate::inspect::ImageInfo;
+use crate::process::{self, run_with_timeout};
+use crate::repo_root;
 
 impl Docker {
-    /// Runs `docker ARGS`, returns its trimmed stdout, or fails with its stderr.
-    pub fn output(&self, args: &[&str], timeout: Duration) -> Result<String> {
-        let shown = format!("docker {}", args.join(" "));
-        let run = run_with_timeout(self.cmd(args).stdout_capture().stderr_capture(), timeout)
-            .map_err(|e| error(format!("{shown}: {e}")))?;
-        let run = process::check(&shown, run).map_err(error)?;
-        Ok(String::from_utf8_lossy(&run.stdout).trim().to_string())
-    }
-
     /// `docker builder prune --force ARGS` (e.g. `--filter type=exec.cachemount`);
     /// returns the space it reclaimed as the engine prints it, "0B" when it
     /// removed nothing. On Engine 26 with the containerd image store a prune
@@ -92,7 +36,7 @@ impl Docker {
     /// [`failed_for_the_network`]) runs once more, and says so on stderr:
     /// such a failure says nothing about the Dockerfile.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
-        let mut args = build.docker_args();
+        let mut args = build.docker_args(self.build_label.for_tag(&build.tag));
         args.splice(1..1, self.network_options().iter().map(|o| o.to_string()));
         let shown = format!("docker {}", args.join(" "));
         let _slot = BUILD_SLOTS.take();
@@ -298,113 +242,6 @@ impl Drop for Slot {
     }
 }
 
-/// One `docker build`.
-#[derive(Debug, Clone)]
-pub struct Build {
-    /// Relative to the repository root.
-    pub dockerfile: PathBuf,
-    pub context: PathBuf,
-    pub tag: String,
-    pub platform: Option<String>,
-    pub build_args: BTreeMap<String, String>,
-    pub no_cache: bool,
-    /// Other options, as given: `--push`, `--cache-to=...`, `--secret=...`.
-    pub options: Vec<String>,
-    pub timeout: Duration,
-}
-
-impl Build {
-    pub fn new(dockerfile: impl Into<PathBuf>, context: impl Into<PathBuf>, tag: impl Into<String>) -> Build {
-        Build {
-            dockerfile: dockerfile.into(),
-            context: context.into(),
-            tag: tag.into(),
-            platform: None,
-            build_args: BTreeMap::new(),
-            no_cache: false,
-            options: Vec::new(),
-            timeout: Duration::from_secs(30 * 60),
-        }
-    }
-
-    pub fn platform(mut self, platform: &str) -> Build {
-        self.platform = Some(platform.to_string());
-        self
-    }
-
-    pub fn build_arg(mut self, key: &str, value: &str) -> Build {
-        self.build_args.insert(key.to_string(), value.to_string());
-        self
-    }
-
-    pub fn no_cache(mut self) -> Build {
-        self.no_cache = true;
-        self
-    }
-
-    /// Adds an option of `docker build`, e.g. `--cache-to=type=registry,...`.
-    pub fn option(mut self, option: &str) -> Build {
-        self.options.push(option.to_string());
-        self
-    }
-
-    /// What [`Docker::build`] passes to docker, in order. `--build-arg`s come
-    /// after `-f`, as a reader would write them.
-    pub fn docker_args(&self) -> Vec<String> {
-        let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into()];
-        if let Some(platform) = &self.platform {
-            args.extend(["--platform".into(), platform.clone()]);
-        }
-        if self.no_cache {
-            args.push("--no-cache".into());
-        }
-        args.extend(self.options.iter().cloned());
-        if temporary::is_temporary(&self.tag) {
-            // So that the next run can tell it from the HOWTO's images, and
-            // remove it if this run is killed (temporary::sweep_leftovers).
-            args.extend(["--label".into(), format!("{}={}", temporary::RUN_LABEL, std::process::id())]);
-        }
-        args.extend(["-f".into(), self.dockerfile.display().to_string()]);
-        for (key, value) in &self.build_args {
-            args.extend(["--build-arg".into(), format!("{key}={value}")]);
-        }
-        args.extend(["-t".into(), self.tag.clone()]);
-        args.push(self.context.display().to_string());
-        args
-    }
-
-    /// This build as a reader types it: the harness's own arguments, less
-    /// `--progress=plain` (HOWTO.md sets BUILDKIT_PROGRESS=plain once), with
-    /// a value that holds spaces in double quotes.
-    pub fn command_line(&self) -> String {
-        let words =
-            self.docker_args().into_iter().filter(|a| a != "--progress=plain").map(|arg| match arg.split_once('=') {
-                Some((key, value)) if !key.starts_with('-') => format!("{key}={}", shell_word(value)),
-                _ => shell_word(&arg),
-            });
-        std::iter::once("docker".to_string()).chain(words).collect::<Vec<_>>().join(" ")
-    }
-}
-
-/// `word` as a shell reads it back: bare when it is plain, else in double
-/// quotes (as a reader types `BUILD_PACKAGES="libssl-dev pkg-config"`), with
-/// the characters that are special there escaped.
-pub fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        return word.to_string();
-    }
-    let escaped: String =
-        word.chars().flat_map(|c| if "\"\\$`".contains(c) { vec!['\\', c] } else { vec![c] }).collect();
-    format!("\"{escaped}\"")
-}
-
-#[derive(Debug)]
-pub struct BuildOutput {
-    pub log: BuildLog,
-    pub elapsed: Duration,
-}
-
 /// Whether `docker run` failed before the container's program started: the
 /// engine could not create its task (exit status 125).
 fn never_started(run: &Output) -> bool {
@@ -426,16 +263,6 @@ mod tests {
 
     fn exited(code: i32, stderr: &str) -> Output {
         Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("APP_NAME=rg"), "APP_NAME=rg");
-        assert_eq!(shell_word(""), "\"\"");
-        assert_eq!(shell_word("libssl-dev pkg-config"), "\"libssl-dev pkg-config\"");
-        assert_eq!(shell_word("it's \"$HOME\" `x` \\"), r#""it's \"\$HOME\" \`x\` \\""#);
-        let build = Build::new("Dockerfile", ".", "t").build_arg("DESCRIPTION", "one's own");
-        assert_eq!(build.command_line(), "docker build -f Dockerfile --build-arg DESCRIPTION=\"one's own\" -t t .");
     }
 
     #[test]
@@ -497,21 +324,5 @@ mod tests {
         assert_eq!(reclaimed("Total reclaimed space: 0B"), Some("0B"));
         assert_eq!(reclaimed("ID\tRECLAIMABLE\tSIZE\nk3x03bq*\ttrue\t507.9kB\nTotal:\t516.1kB"), Some("516.1kB"));
         assert_eq!(reclaimed("WARNING! This will remove all dangling build cache."), None);
-    }
-
-    #[test]
-    fn a_daemon_that_died_is_reported_with_the_end_of_its_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("dockerd.log");
-        let lines: Vec<String> = (1..=30).map(|n| format!("line {n}")).collect();
-        std::fs::write(&log, lines.join("\n") + "\nfatal: out of disk space\n").unwrap();
-        let gone = "docker build failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. \
-                    Is the docker daemon running?";
-        assert!(daemon_gone(gone));
-        let note = daemon_log_note(log.to_str().unwrap());
-        assert!(note.ends_with("line 30\nfatal: out of disk space"), "{note}");
-        assert!(!note.contains("line 11\n"), "only the last 20 lines: {note}");
-        assert!(daemon_log_note("/nonexistent/dockerd.log").contains("not started by scripts/provision.sh"));
-        assert!(!daemon_gone("docker build failed: no such file: Dockerfile"));
     }
 }

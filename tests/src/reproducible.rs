@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use crate::docker::{Build, Docker};
 use crate::variants::builds;
-use crate::{Rebuild, Runtime, Variant};
+use crate::{Build, Docker, Rebuild, Runtime, Variant};
 
 /// The builds whose builder stage starts from nothing on every `--no-cache`
 /// build: simple has no builder apart from its image, and cache-mount's

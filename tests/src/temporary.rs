@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::client::BuildLabel;
 use crate::{Docker, variants};
 
 /// On every image built under a [`unique_tag`]: the process id of the run.
@@ -18,11 +19,17 @@ pub fn unique_tag(name: &str) -> String {
     format!("{}-test:{name}-{}-{}", variants::IMAGE, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Whether a build into `tag` gets [`RUN_LABEL`]: a tag [`unique_tag`] makes,
-/// or one on a throwaway loopback registry (`LocalRegistry`), which the
-/// containerd image store also keeps locally after a `--push`.
-pub fn is_temporary(tag: &str) -> bool {
-    tag.strip_prefix(variants::IMAGE).is_some_and(|rest| rest.starts_with("-test:")) || tag.starts_with("127.0.0.1:")
+/// The label the engine gives each image a run makes for a while:
+/// [`RUN_LABEL`] with this process's id, on a tag [`unique_tag`] makes or
+/// one on a throwaway loopback registry (`LocalRegistry`), which the
+/// containerd image store also keeps locally after a `--push`. With it the
+/// next run tells such an image from the HOWTO's, and removes it if this
+/// run is killed ([`sweep_leftovers`]).
+pub fn run_label() -> BuildLabel {
+    BuildLabel {
+        tag_prefixes: vec![format!("{}-test:", variants::IMAGE), "127.0.0.1:".to_string()],
+        label: format!("{RUN_LABEL}={}", std::process::id()),
+    }
 }
 
 /// Images made for a while (by a test or a measurement), removed when this
@@ -121,11 +128,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_tags_are_temporary_and_the_howto_tags_are_not() {
-        assert!(is_temporary(&unique_tag("x")));
-        assert!(!is_temporary("my-project:multistage"));
-        assert!(!is_temporary("my-project-testing:x"));
-        assert!(is_temporary("127.0.0.1:46213/my-project:amd64"));
+    fn unique_tags_are_labelled_and_the_howto_tags_are_not() {
+        let label = run_label();
+        let run = format!("{RUN_LABEL}={}", std::process::id());
+        assert_eq!(label.for_tag(&unique_tag("x")), Some(run.as_str()));
+        assert_eq!(label.for_tag("my-project:multistage"), None);
+        assert_eq!(label.for_tag("my-project-testing:x"), None);
+        assert_eq!(label.for_tag("127.0.0.1:46213/my-project:amd64"), Some(run.as_str()));
     }
 
     #[test]

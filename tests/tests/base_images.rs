@@ -108,7 +108,7 @@ fn pull_mode_pulls_every_base_image_or_fails_fast_saying_what_to_do() {
         // A connected machine: pull mode is the normal path, and must leave
         // every base image in the engine.
         pull.success();
-        let docker = Docker::shared().unwrap_or_else(|e| panic!("{e}"));
+        let docker = Docker::shared(howto_harness::temporary::run_label()).unwrap_or_else(|e| panic!("{e}"));
         for image in base_images() {
             docker.inspect(&image).unwrap_or_else(|e| panic!("pull mode left no {image}: {e}"));
         }

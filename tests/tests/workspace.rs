@@ -6,7 +6,8 @@
 
 mod support;
 
-use howto_harness::docker::{BuildOutput, Compiled};
+use howto_harness::BuildOutput;
+use howto_harness::build_log::Compiled;
 use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::builds;
 use howto_harness::{Binary, Project, Rebuild, nonce};

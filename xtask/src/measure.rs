@@ -4,12 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use howto_harness::docker::BuildOutput;
 use howto_harness::inspect::BaseImages;
-use howto_harness::{Binary, Build, BuildLog, CrateCopy, Docker, Rebuild, Variant};
+use howto_harness::{Binary, Build, BuildLog, BuildOutput, CrateCopy, Docker, Rebuild, Variant, shell_word, temporary};
 
 pub use crate::progress::Progress;
-use howto_harness::docker::shell_word;
 
 /// One image a variant is built into: the variant on one platform (`None`:
 /// the machine's own).
@@ -52,11 +50,11 @@ pub fn prepare(progress: &mut Progress) -> Result<(Docker, String, BaseImages), 
     howto_harness::provision_with(&mut |line| progress.println(line))?;
 
     progress.step("checking the Docker engine and the base images");
-    let docker = Docker::connect().map_err(|e| e.to_string())?;
+    let docker = Docker::connect(temporary::run_label()).map_err(|e| e.to_string())?;
     let engine_version = docker.engine_version().map_err(|e| e.to_string())?;
     let base_images = base_images(&docker)?;
     progress.note(&format!("{}, engine {engine_version}, base images: {}", docker.describe(), base_images.describe()));
-    howto_harness::temporary::sweep_leftovers_once(&docker);
+    temporary::sweep_leftovers_once(&docker);
     Ok((docker, engine_version, base_images))
 }
 

@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use howto_harness::docker::shell_word;
 use howto_harness::projects::native;
-use howto_harness::temporary::RUN_LABEL;
-use howto_harness::{Docker, Runtime, promises, repo_root};
+use howto_harness::temporary::{self, RUN_LABEL};
+use howto_harness::{Docker, Runtime, promises, repo_root, shell_word};
 use predicates::prelude::*;
 
 /// The progress line that starts the set-up: bad input never gets there.
@@ -160,7 +159,7 @@ fn engine() -> Docker {
     if let Err(e) = howto_harness::provision() {
         panic!("{}: the set-up failed: {e}", promises::ENGINE_NEEDED);
     }
-    Docker::connect().unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED))
+    Docker::connect(temporary::run_label()).unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED))
 }
 
 /// `cargo xtask try` on a fixture, as a user runs it: it must pass, and

@@ -7,8 +7,7 @@ pub mod tls;
 use std::io::Write;
 use std::time::Duration;
 
-use howto_harness::docker::{BuildLog, BuildOutput};
-use howto_harness::{Build, Docker, TempImages, Variant, promises, provision};
+use howto_harness::{Build, BuildLog, BuildOutput, Docker, TempImages, Variant, promises, provision, temporary};
 use testcontainers::core::WaitFor;
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::runners::SyncRunner;
@@ -25,11 +24,11 @@ pub fn engine() -> &'static Docker {
     if let Err(e) = provision() {
         panic!("{}: the set-up failed: {e}", promises::ENGINE_NEEDED);
     }
-    let docker = Docker::shared().unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED));
+    let docker = Docker::shared(temporary::run_label()).unwrap_or_else(|e| panic!("{}: {e}", promises::ENGINE_NEEDED));
     if let Some(problem) = docker.engine.docker_host_problem(std::env::var("DOCKER_HOST").ok().as_deref()) {
         panic!("{problem}");
     }
-    howto_harness::temporary::sweep_leftovers_once(docker);
+    temporary::sweep_leftovers_once(docker);
     docker
 }
 

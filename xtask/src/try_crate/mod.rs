@@ -16,9 +16,8 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use howto_harness::docker::BuildOutput;
 use howto_harness::variants::{CA_BUNDLE, PLATFORMS, declared_arg};
-use howto_harness::{CrateCopy, Docker, Runtime, TempImages, VARIANTS, Variant, repo_root};
+use howto_harness::{BuildOutput, CrateCopy, Docker, Runtime, TempImages, VARIANTS, Variant, repo_root};
 
 use crate::measure::{self, PlainBuild, Progress, Target};
 use crate::report::{self, Table};
