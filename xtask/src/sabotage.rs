@@ -111,6 +111,18 @@ pub const SABOTAGES: &[Sabotage] = &[
         expect: promises::NO_OPENSSL_IN_RUNTIME,
     },
     Sabotage {
+        name: "no-init",
+        promise: "docker stop ends a program that has no SIGTERM handler at once",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.multistage",
+            from: "ENTRYPOINT [\"/usr/bin/tini\", \"--\", \"/usr/local/bin/app\"]",
+            to: "ENTRYPOINT [\"/usr/local/bin/app\"]",
+        }),
+        env: &[],
+        test: "services",
+        expect: promises::STOPS_AT_ONCE,
+    },
+    Sabotage {
         name: "skip-in-ci",
         promise: "in CI every Docker test runs: a skip is refused",
         edit: None,
