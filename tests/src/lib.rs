@@ -6,6 +6,7 @@
 pub mod auditable;
 pub mod build_log;
 pub mod client;
+pub mod dns;
 pub mod docker;
 pub mod inspect;
 pub mod process;

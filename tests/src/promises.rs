@@ -43,6 +43,12 @@ pub const ENGINE_NEEDED: &str = "the Docker tests cannot run without a working e
 pub const STOPS_AT_ONCE: &str =
     "docker stop must end the program at once, not kill it after its 10 s timeout: PID 1 must be an init";
 
+/// tests/services.rs: the program resolves a name through the DNS server that
+/// the container's /etc/resolv.conf names, in every runtime image, static's
+/// scratch included (glibc's DNS lookup is inside the static binary).
+pub const RESOLVES_THROUGH_DNS: &str =
+    "the program must resolve a name through the DNS server that /etc/resolv.conf names";
+
 /// Every constant above, by name: the name is how xtask finds the assertions
 /// that use it in the test sources.
 pub const ALL: &[(&str, &str)] = &[
@@ -54,6 +60,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("NO_SKIP_IN_CI", NO_SKIP_IN_CI),
     ("ENGINE_NEEDED", ENGINE_NEEDED),
     ("STOPS_AT_ONCE", STOPS_AT_ONCE),
+    ("RESOLVES_THROUGH_DNS", RESOLVES_THROUGH_DNS),
 ];
 
 /// The name under which [`ALL`] lists this text, if it is a promise's.

@@ -1,23 +1,29 @@
 //! A service in every runtime image (fixtures/service): it serves through
 //! a published port, writes a temp file, turns healthy, leaves no zombie,
-//! and `docker stop` ends it at once with its own exit status, whether or
-//! not it handles SIGTERM itself.
+//! `docker stop` ends it at once with its own exit status, whether or not it
+//! handles SIGTERM itself, and it resolves a name through the DNS server that
+//! /etc/resolv.conf names.
 
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
+use howto_harness::dns::Responder;
 use howto_harness::scenarios::side_by_side;
 use howto_harness::temporary::RUN_LABEL;
 use howto_harness::variants::builds;
 use howto_harness::{Build, Docker, Runtime, promises, unique_tag};
-use support::{Images, engine};
+use support::{Images, engine, run_on_host_network, shown};
 
 const SERVICE: &str = "fixtures/service";
 /// The port the service listens on in its container.
 const PORT: u16 = 8080;
+/// A name that only the test's DNS server knows, and the address it gives
+/// (TEST-NET-1, which nothing else here would answer).
+const NAME: &str = "service.rch.test";
+const ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 7);
 
 /// A container started with `docker run -d`, removed when dropped.
 struct Service {
@@ -158,5 +164,21 @@ fn every_runtime_runs_a_service_and_stops_it_at_once() {
             promises::STOPS_AT_ONCE
         );
         assert_eq!(status, "7", "{name}: the program's own exit status on SIGTERM\n{}", handled.logs());
+
+        // Docker's resolv.conf replaced by one naming the test's server alone,
+        // on the host's network where that server listens; its count shows
+        // that the address came from DNS.
+        let dns = Responder::start(NAME, ADDRESS).unwrap_or_else(|e| panic!("{name}: the DNS server: {e}"));
+        let mounted = format!("{}:/etc/resolv.conf:ro", dns.resolv_conf().display());
+        let out = run_on_host_network(docker, platform, &["-v", &mounted, &tag, "resolve", NAME]);
+        assert!(
+            out.status.success() && out.stdout == format!("{ADDRESS}\n").as_bytes() && dns.answered() > 0,
+            "{name} ({}): {}: `resolve {NAME}` with nameserver {}, which answered {} A queries with {ADDRESS}: {}",
+            platform.unwrap_or("the engine's own platform"),
+            promises::RESOLVES_THROUGH_DNS,
+            dns.address(),
+            dns.answered(),
+            shown(&out)
+        );
     });
 }
