@@ -9,6 +9,7 @@ mod build;
 pub mod build_log;
 pub mod client;
 mod copy;
+pub mod dns;
 pub mod docker;
 pub mod inspect;
 pub mod process;

@@ -38,6 +38,17 @@ pub const NO_SKIP_IN_CI: &str = "RCH_SKIP_DOCKER_TESTS is set, but so is CI: CI 
 /// `engine()`).
 pub const ENGINE_NEEDED: &str = "the Docker tests cannot run without a working engine and its base images";
 
+/// tests/services.rs: `docker stop` must end a program with no SIGTERM handler
+/// at once, as PID 1 would ignore the signal and the engine kill it after 10 s.
+pub const STOPS_AT_ONCE: &str =
+    "docker stop must end the program at once, not kill it after its 10 s timeout: PID 1 must be an init";
+
+/// tests/services.rs: the program resolves a name through the DNS server that
+/// the container's /etc/resolv.conf names, in every runtime image, static's
+/// scratch included (glibc's DNS lookup is inside the static binary).
+pub const RESOLVES_THROUGH_DNS: &str =
+    "the program must resolve a name through the DNS server that /etc/resolv.conf names";
+
 /// Every constant above, by name: the name is how xtask finds the assertions
 /// that use it in the test sources.
 pub const ALL: &[(&str, &str)] = &[
@@ -48,6 +59,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("NO_OPENSSL_IN_RUNTIME", NO_OPENSSL_IN_RUNTIME),
     ("NO_SKIP_IN_CI", NO_SKIP_IN_CI),
     ("ENGINE_NEEDED", ENGINE_NEEDED),
+    ("STOPS_AT_ONCE", STOPS_AT_ONCE),
+    ("RESOLVES_THROUGH_DNS", RESOLVES_THROUGH_DNS),
 ];
 
 /// The name under which [`ALL`] lists this text, if it is a promise's.

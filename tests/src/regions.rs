@@ -32,12 +32,19 @@ pub fn all() -> Vec<String> {
     fixed.into_iter().chain(SHOWN_REBUILDS.iter().map(|v| rebuild(v))).chain(benches).collect()
 }
 
-/// The appendix that holds the provenance region; every other region is in HOWTO.md.
+/// The appendix that holds the provenance region.
 pub const REPRODUCIBLE_APPENDIX: &str = "docs/reproducible.md";
+/// The appendix that holds the sizes region.
+pub const TLS_APPENDIX: &str = "docs/tls.md";
 
-/// The document that holds region `name`, relative to the repository root.
+/// The document that holds region `name`, relative to the repository root:
+/// HOWTO.md, but for the two appendices above.
 pub fn document(name: &str) -> &'static str {
-    if name == PROVENANCE { REPRODUCIBLE_APPENDIX } else { "HOWTO.md" }
+    match name {
+        PROVENANCE => REPRODUCIBLE_APPENDIX,
+        SIZES => TLS_APPENDIX,
+        _ => "HOWTO.md",
+    }
 }
 
 /// The line that opens region `name`.

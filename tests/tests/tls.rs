@@ -6,36 +6,13 @@
 
 mod support;
 
-use std::process::Output;
-use std::time::Duration;
-
 use howto_harness::projects::native::{BINARIES, SOURCE, binary_build_args};
 use howto_harness::projects::scratch_copy;
 use howto_harness::scenarios::side_by_side;
 use howto_harness::variants::{CA_BUNDLE, CONTEXT, MISSING_LIBRARY_HINT, builds};
-use howto_harness::{Docker, Rebuild, VARIANTS, nonce, promises, unique_tag};
+use howto_harness::{Rebuild, VARIANTS, nonce, promises, unique_tag};
 use support::tls::TlsServer;
-use support::{Images, assert_cached, engine, variant};
-
-/// `docker run --rm --network host ARGS`: the host's loopback, where the
-/// server listens. The status is the caller's to check.
-fn run_on_host_network(docker: &Docker, platform: Option<&str>, args: &[&str]) -> Output {
-    let mut all = vec!["run", "--rm", "--network", "host"];
-    if let Some(platform) = platform {
-        all.extend(["--platform", platform]);
-    }
-    all.extend(args);
-    docker.run_container(&all, Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn shown(out: &Output) -> String {
-    format!(
-        "status {}, stdout {:?}, stderr {:?}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{Images, assert_cached, engine, run_on_host_network, shown, variant};
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]

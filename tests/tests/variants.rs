@@ -81,18 +81,20 @@ fn runtime_images_hold_the_binary_and_run_as_non_root() {
             Runtime::DebianSlim => {
                 assert!(tools.is_empty(), "{name}: runtime image holds build tools {tools:?}");
                 assert!(files.iter().any(|f| f == "usr/local/bin/app"), "{name}: no usr/local/bin/app");
+                assert!(files.iter().any(|f| f == "usr/bin/tini"), "{name}: no usr/bin/tini, the init");
                 assert!(files.iter().any(|f| f == bundle), "{name}: no CA bundle at {CA_BUNDLE}");
                 let openssl: Vec<&&str> = OPENSSL.iter().filter(|o| files.iter().any(|f| f == **o)).collect();
                 assert!(openssl.is_empty(), "{name}: {}: it holds {openssl:?}", promises::NO_OPENSSL_IN_RUNTIME);
             }
             Runtime::Scratch => {
-                // The binary and the CA bundle (export adds the container's own mount points).
+                // The binary, its init, /tmp and the CA bundle (export adds the
+                // container's own mount points).
                 let mut own: Vec<&String> = files.iter().filter(|f| !is_container_plumbing(f)).collect();
                 own.sort();
                 assert_eq!(
                     own,
-                    ["app", "etc/ssl", "etc/ssl/certs", bundle],
-                    "{name}: a scratch image should hold the binary and a CA bundle alone"
+                    ["app", "etc/ssl", "etc/ssl/certs", bundle, "tini", "tmp"],
+                    "{name}: a scratch image should hold the binary, tini, /tmp and a CA bundle alone"
                 );
             }
         }
@@ -216,7 +218,7 @@ fn the_runtimes_hold_the_same_files_and_sizes_come_in_the_stated_order() {
 
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
-fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
+fn the_static_image_weighs_its_binary_its_init_and_its_ca_bundle() {
     let docker = engine();
     let mut images = Images::new(docker);
     let (tag, _) = images.build_howto_variant(variant("static"), None);
@@ -225,13 +227,33 @@ fn the_static_image_weighs_its_binary_and_its_ca_bundle() {
     let bundle = docker.read_file(&tag, CA_BUNDLE).unwrap_or_else(|e| panic!("{e}"));
     let certificates = String::from_utf8_lossy(&bundle).matches("BEGIN CERTIFICATE").count();
     assert!(certificates >= 50, "the static image's CA bundle holds {certificates} certificates");
-    let contents = binary + bundle.len() as u64;
+    let init = docker.read_file(&tag, "/tini").unwrap_or_else(|e| panic!("{e}")).len() as u64;
+    let contents = binary + init + bundle.len() as u64;
     // Layer metadata adds a few kB at most.
     assert!(
         size >= contents && size as f64 <= contents as f64 * 1.01,
-        "the static image is {size} B, not its binary ({binary} B) and CA bundle ({} B)",
+        "the static image is {size} B, not its binary ({binary} B), tini ({init} B) and CA bundle ({} B)",
         bundle.len()
     );
+}
+
+/// What tini adds, read from the images themselves, is what HOWTO.md's
+/// service section says it costs.
+#[test]
+#[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
+fn the_init_weighs_what_the_howto_says() {
+    let docker = engine();
+    let mut images = Images::new(docker);
+    let mut kilobytes = |name: &str, path: &str| {
+        let (tag, _) = images.build_howto_variant(variant(name), None);
+        let bytes = docker.read_file(&tag, path).unwrap_or_else(|e| panic!("{e}")).len();
+        (bytes as f64 / 1000.0).round()
+    };
+    let debian = kilobytes("multistage", "/usr/bin/tini");
+    let scratch = kilobytes("static", "/tini");
+    let said = format!("for {debian} kB ({scratch} kB in static)");
+    let howto = std::fs::read_to_string(howto_harness::repo_root().join("HOWTO.md")).expect("read HOWTO.md");
+    assert!(howto.contains(&said), "HOWTO.md should say what tini weighs here: {said:?}");
 }
 
 /// The newest `GLIBC_x.y` symbol version an ELF binary needs, as `readelf`
@@ -281,20 +303,24 @@ fn no_binary_needs_a_newer_glibc_than_its_runtime_has() {
         let mut images = Images::new(docker);
         let (tag, _) = images.build_howto_variant(variant, platform);
         let entrypoint = docker.inspect(&tag).unwrap_or_else(|e| panic!("{e}")).entrypoint;
-        let path = entrypoint.first().unwrap_or_else(|| panic!("{name}: no entrypoint"));
-        let binary = docker.read_file(&tag, path).unwrap_or_else(|e| panic!("{e}"));
-        let needed = newest_glibc_needed(&binary);
-        if variant.runtime == Runtime::Scratch {
-            assert_eq!(needed, None, "{name}: the static binary needs a glibc, and scratch has none");
-            return;
+        // The init and the program: every path the entrypoint runs.
+        let paths: Vec<&String> = entrypoint.iter().filter(|word| word.starts_with('/')).collect();
+        assert!(!paths.is_empty(), "{name}: no program in its entrypoint {entrypoint:?}");
+        for path in paths {
+            let binary = docker.read_file(&tag, path).unwrap_or_else(|e| panic!("{e}"));
+            let needed = newest_glibc_needed(&binary);
+            if variant.runtime == Runtime::Scratch {
+                assert_eq!(needed, None, "{name}: {path} needs a glibc, and scratch has none");
+                continue;
+            }
+            let needed = needed.unwrap_or_else(|| panic!("{name}: {path} needs no GLIBC_ version: is it dynamic?"));
+            let have = runtime_glibc(docker, &tag, platform);
+            assert!(
+                needed <= have,
+                "{name}: {path} needs GLIBC_{} but its runtime has glibc {}",
+                dotted(&needed),
+                dotted(&have)
+            );
         }
-        let needed = needed.unwrap_or_else(|| panic!("{name}: {path} needs no GLIBC_ version: is it dynamic?"));
-        let have = runtime_glibc(docker, &tag, platform);
-        assert!(
-            needed <= have,
-            "{name}: {path} needs GLIBC_{} but its runtime has glibc {}",
-            dotted(&needed),
-            dotted(&have)
-        );
     });
 }

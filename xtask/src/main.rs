@@ -60,7 +60,8 @@ enum Command {
     /// fail if two binaries differ
     Provenance,
     /// Build the native fixture's TLS binaries with every variant; write the
-    /// image, binary and CA-certificate sizes into HOWTO.md's sizes region
+    /// image, binary and CA-certificate sizes into the sizes region of
+    /// docs/tls.md (whatever `--howto` says)
     Sizes,
     /// Break each promise the tests guard, one at a time, in a worktree of
     /// HEAD, and check that the test binary guarding it (`cargo test
@@ -161,7 +162,7 @@ fn main() -> ExitCode {
             emulation::run(&emulation::Options { runs: args.runs, projects: args.projects.0.clone() }, &howto)
         }
         Command::Provenance => provenance::run(&repo_root().join(howto_harness::regions::REPRODUCIBLE_APPENDIX)),
-        Command::Sizes => sizes::run(&howto),
+        Command::Sizes => sizes::run(&repo_root().join(howto_harness::regions::TLS_APPENDIX)),
         Command::Sabotage { only } => sabotage::run(only.as_deref()),
         Command::Try(args) => try_crate::run(&args.options()),
     };

@@ -111,6 +111,32 @@ pub const SABOTAGES: &[Sabotage] = &[
         expect: promises::NO_OPENSSL_IN_RUNTIME,
     },
     Sabotage {
+        name: "no-init",
+        promise: "docker stop ends a program that has no SIGTERM handler at once",
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.multistage",
+            from: "ENTRYPOINT [\"/usr/bin/tini\", \"--\", \"/usr/local/bin/app\"]",
+            to: "ENTRYPOINT [\"/usr/local/bin/app\"]",
+        }),
+        env: &[],
+        test: "services",
+        expect: promises::STOPS_AT_ONCE,
+    },
+    Sabotage {
+        name: "no-dns-in-scratch",
+        promise: "a static binary in scratch resolves names through the DNS servers /etc/resolv.conf names",
+        // An nsswitch.conf copied from elsewhere that looks in /etc/hosts alone.
+        edit: Some(Edit {
+            file: "dockerfiles/Dockerfile.static",
+            from: "    && mkdir -p /scratch-root/tmp && chmod 1777 /scratch-root/tmp\n",
+            to: "    && mkdir -p /scratch-root/tmp /scratch-root/etc && chmod 1777 /scratch-root/tmp \\\n    \
+                 && echo 'hosts: files' > /scratch-root/etc/nsswitch.conf\n",
+        }),
+        env: &[],
+        test: "services",
+        expect: promises::RESOLVES_THROUGH_DNS,
+    },
+    Sabotage {
         name: "skip-in-ci",
         promise: "in CI every Docker test runs: a skip is refused",
         edit: None,

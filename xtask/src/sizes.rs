@@ -18,16 +18,16 @@ use crate::howto;
 use crate::measure::{self, Progress, Target};
 use crate::report::{self, Table};
 
-pub fn run(howto_path: &Path) -> Result<(), String> {
+pub fn run(appendix: &Path) -> Result<(), String> {
     // Set-up, engine, one step per binary, writing.
     let mut progress = Progress::new(2 + native::BINARIES.len() + 1);
     let (docker, engine_version, base_images) = measure::prepare(&mut progress)?;
     let sizes = table(&docker, &mut progress)?;
-    progress.step("writing the table and HOWTO.md's sizes region");
+    progress.step(&format!("writing the table and the sizes region of {}", regions::TLS_APPENDIX));
     println!("{}", sizes.to_text());
-    let provenance = report::provenance(&docker, &engine_version, base_images, howto_path);
-    howto::update(howto_path, &[(regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown()))])?;
-    progress.note(&format!("wrote {}", howto_path.display()));
+    let provenance = report::provenance(&docker, &engine_version, base_images, appendix);
+    howto::update(appendix, &[(regions::SIZES.to_string(), format!("{}\n{provenance}\n", sizes.to_markdown()))])?;
+    progress.note(&format!("wrote {}", appendix.display()));
     progress.finish();
     Ok(())
 }

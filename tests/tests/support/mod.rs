@@ -158,6 +158,27 @@ pub fn assert_prints(tag: &str, platform: Option<&str>, expected: &str) {
     assert_eq!(ran.exit_code, Some(0), "{tag} exit code (stderr: {:?})", ran.stderr);
 }
 
+/// `docker run --rm --network host ARGS`: the host's loopback, where a
+/// server of the test listens. The status is the caller's to check.
+pub fn run_on_host_network(docker: &Docker, platform: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["run", "--rm", "--network", "host"];
+    if let Some(platform) = platform {
+        all.extend(["--platform", platform]);
+    }
+    all.extend(args);
+    docker.run_container(&all, Duration::from_secs(300)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// How a container ended and what it printed, for a failure message.
+pub fn shown(out: &std::process::Output) -> String {
+    format!(
+        "status {}, stdout {:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// One line on stderr per build, past the test harness's capture: progress
 /// in a long run, and in CI's log, where the time went.
 fn report(build: &Build, output: &BuildOutput) {
