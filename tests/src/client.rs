@@ -33,27 +33,27 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub(crate) fn error(message: impl Into<String>) -> Error {
     let message = message.into();
     if daemon_gone(&message) {
-        return Error(message + &daemon_log_note(DOCKERD_LOG));
+        return Error(message + &daemon_log_note(&state_dir().join("dockerd.log")));
     }
     Error(message)
 }
-
-/// Where scripts/setup-engine.sh has the dockerd it starts write its log.
-const DOCKERD_LOG: &str = "/var/lib/rust-container-howto/dockerd.log";
 
 fn daemon_gone(message: &str) -> bool {
     message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running?")
 }
 
-fn daemon_log_note(log: &str) -> String {
+/// The end of the log that scripts/setup-engine.sh has the dockerd it starts
+/// write.
+fn daemon_log_note(log: &Path) -> String {
+    let shown = log.display();
     match std::fs::read_to_string(log) {
         Ok(text) => {
             let lines: Vec<&str> = text.trim_end().lines().collect();
             let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-            format!("\nThe Docker daemon does not answer. The end of {log}:\n{tail}")
+            format!("\nThe Docker daemon does not answer. The end of {shown}:\n{tail}")
         }
         Err(_) => format!(
-            "\nThe Docker daemon does not answer, and there is no {log}: it was not started by \
+            "\nThe Docker daemon does not answer, and there is no {shown}: it was not started by \
              scripts/provision.sh. Look at the log of the daemon you started."
         ),
     }
@@ -324,10 +324,13 @@ mod tests {
         let gone = "docker build failed: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. \
                     Is the docker daemon running?";
         assert!(daemon_gone(gone));
-        let note = daemon_log_note(log.to_str().unwrap());
+        let note = daemon_log_note(&log);
         assert!(note.ends_with("line 30\nfatal: out of disk space"), "{note}");
         assert!(!note.contains("line 11\n"), "only the last 20 lines: {note}");
-        assert!(daemon_log_note("/nonexistent/dockerd.log").contains("not started by scripts/provision.sh"));
+        assert!(
+            daemon_log_note(std::path::Path::new("/nonexistent/dockerd.log"))
+                .contains("not started by scripts/provision.sh")
+        );
         assert!(!daemon_gone("docker build failed: no such file: Dockerfile"));
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use howto_harness::Docker;
+use howto_harness::client::state_dir;
 use howto_harness::process::{check, run_with_timeout};
 use howto_harness::registry::{LocalRegistry, answers_as_registry, push_manifest_list};
 use howto_harness::temporary::{RUN_LABEL, sweep_leftovers};
@@ -107,7 +108,7 @@ fn a_mirror_port_taken_by_another_program_is_named_with_the_way_out() {
     // Accepts connections and never answers: not a registry.
     let squatter = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let address = squatter.local_addr().expect("its address").to_string();
-    let remembered = std::fs::read_to_string("/var/lib/rust-container-howto/mirror-addr").ok();
+    let remembered = std::fs::read_to_string(state_dir().join("mirror-addr")).ok();
     Command::new("bash")
         .arg(repo_root().join("scripts/base-images.sh"))
         .env("RCH_BASE_IMAGES", "offline")
@@ -119,7 +120,7 @@ fn a_mirror_port_taken_by_another_program_is_named_with_the_way_out() {
             predicate::str::contains(format!("{address} is taken by a program that is not a Docker registry"))
                 .and(predicate::str::contains("RCH_MIRROR_ADDR=127.0.0.1:")),
         );
-    let now = std::fs::read_to_string("/var/lib/rust-container-howto/mirror-addr").ok();
+    let now = std::fs::read_to_string(state_dir().join("mirror-addr")).ok();
     assert_eq!(now, remembered, "a refused address must not be remembered");
 }
 
