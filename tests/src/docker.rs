@@ -32,8 +32,9 @@ impl Docker {
     /// [`BUILDS_AT_ONCE`] builds run at once in one process, whatever else
     /// runs beside them: they compete for the same cores.
     ///
-    /// A build that failed because crates.io did not answer in time (see
-    /// [`failed_for_the_network`]) runs once more, and says so on stderr:
+    /// A build that failed for a cause outside it (crates.io not answering in
+    /// time, the engine's store losing a snapshot: see
+    /// [`failure_outside_the_build`]) runs once more, and says so on stderr:
     /// such a failure says nothing about the Dockerfile.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args(self.build_label.for_tag(&build.tag));
@@ -51,8 +52,10 @@ impl Docker {
             if run.status.success() {
                 return Ok(BuildOutput { log, elapsed });
             }
-            if attempt < BUILD_ATTEMPTS && failed_for_the_network(&log.0) {
-                eprintln!("{shown}: a crates.io download failed; building once more");
+            if attempt < BUILD_ATTEMPTS
+                && let Some(cause) = failure_outside_the_build(&log.0)
+            {
+                eprintln!("{shown}: {cause}; building once more");
                 attempt += 1;
                 continue;
             }
@@ -198,6 +201,20 @@ struct Slots {
 /// How many times a build that failed for the network is run in all.
 const BUILD_ATTEMPTS: usize = 2;
 
+/// Why a failed build failed for a cause that says nothing about the
+/// Dockerfile or the crate, if its log shows one: crates.io not answering
+/// in time, or the containerd image store (Engine 26) missing a layer's
+/// parent snapshot while it unpacks a build whose steps all succeeded.
+fn failure_outside_the_build(log: &str) -> Option<&'static str> {
+    if failed_for_the_network(log) {
+        return Some("a crates.io download failed");
+    }
+    let lost_snapshot = |line: &str| {
+        line.contains("failed to prepare extraction snapshot") && line.contains("does not exist: not found")
+    };
+    log.lines().any(lost_snapshot).then_some("the engine's image store lost a snapshot while unpacking the image")
+}
+
 /// Whether a failed build's log shows cargo giving up on crates.io (a
 /// download that timed out, or a connection that broke), rather than
 /// anything the Dockerfile or the crate did.
@@ -263,6 +280,16 @@ mod tests {
 
     fn exited(code: i32, stderr: &str) -> Output {
         Output { status: std::process::ExitStatus::from_raw(code << 8), stdout: Vec::new(), stderr: stderr.into() }
+    }
+
+    #[test]
+    fn a_snapshot_lost_while_unpacking_is_no_fault_of_the_build() {
+        let lost = "#16 ERROR: failed to prepare extraction snapshot \"extract-733927089-u_QT sha256:6d75\": \
+                    parent snapshot sha256:4645 does not exist: not found\n";
+        assert!(failure_outside_the_build(lost).is_some_and(|cause| cause.contains("snapshot")));
+        let compile_error = "#11 4.2 error[E0308]: mismatched types\n#11 4.3 error: could not compile `my-project`\n";
+        assert_eq!(failure_outside_the_build(compile_error), None);
+        assert!(failure_outside_the_build("#12 30.58   curl failed\n").is_some_and(|c| c.contains("crates.io")));
     }
 
     #[test]
