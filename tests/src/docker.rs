@@ -34,7 +34,7 @@ impl Docker {
     ///
     /// A build that failed for a cause outside it (crates.io not answering in
     /// time, the engine's store losing a snapshot: see
-    /// [`failure_outside_the_build`]) runs once more, and says so on stderr:
+    /// `failure_outside_the_build`) runs once more, and says so on stderr:
     /// such a failure says nothing about the Dockerfile.
     pub fn build(&self, build: &Build) -> Result<BuildOutput> {
         let mut args = build.docker_args(self.build_label.for_tag(&build.tag));
